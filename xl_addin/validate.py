@@ -1,0 +1,237 @@
+"""Input validation: every problem in a plan, found in one pass.
+
+The calculation modules assume valid input; this module makes sure of it. Each problem
+names the contract table, the row (1-based within the table when the row came from a
+table) and the column, so the workbook layer can point at the cell.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import Iterable
+
+from .errors import InputError, Problems
+from .model import (ACTUAL_FIGURES, BASES, INDICATORS, OPTIONAL_FIGURES, OUTCOMES, QUARTERS,
+                    ROLES, PlanInputs, SplitLine, quarter_bounds)
+from .splits import active_days
+
+RATE_FIGURES = ("training_rate", "mentee_conversion")
+COUNT_FIGURES = ("new_customers", "visits", "reports", "proposals")
+
+
+def validate(inputs: PlanInputs) -> None:
+    """Raise :class:`InputError` listing every problem in ``inputs``; return None if valid."""
+    p = Problems()
+    _splits(inputs, p)
+    _regions(inputs, p)
+    _team(inputs, p)
+    _budget(inputs, p)
+    _kpi_scheme(inputs, p)
+    _actuals(inputs, p)
+    _improvement(inputs, p)
+    _prior(inputs, p)
+    p.raise_if_any()
+
+
+def _dupes(keys: Iterable[str]) -> set[str]:
+    return {k for k, n in Counter(keys).items() if n > 1}
+
+
+def _split(table: str, column: str, lines: tuple[SplitLine, ...], p: Problems,
+           allowed: tuple[str, ...] | None = None) -> None:
+    if not lines:
+        p.add(table, None, None, "the table has no rows")
+    for k in _dupes(line.key for line in lines):
+        for line in lines:
+            if line.key == k:
+                p.add(table, line.row, column, f"duplicate code {k!r}", k)
+    for line in lines:
+        if not line.key:
+            p.add(table, line.row, column, "blank code")
+        elif allowed is not None and line.key not in allowed:
+            p.add(table, line.row, column, f"unknown {column} {line.key!r} (expected one of {', '.join(allowed)})", line.key)
+        if line.amount < 0:
+            p.add(table, line.row, "amount", f"negative amount {line.amount}", line.key)
+        elif line.amount != line.amount.to_integral_value():
+            p.add(table, line.row, "amount", f"plan targets are whole yuan, got {line.amount}", line.key)
+        if line.stated_share is not None and not (0 <= line.stated_share <= 1):
+            p.add(table, line.row, "stated_share", f"a share must be between 0% and 100%, got {line.stated_share}", line.key)
+
+
+def _splits(inputs: PlanInputs, p: Problems) -> None:
+    _split("tblQuarterSplit", "quarter", inputs.quarters, p, QUARTERS)
+    missing = [q for q in QUARTERS if q not in {line.key for line in inputs.quarters}]
+    if inputs.quarters and missing:
+        p.add("tblQuarterSplit", None, "quarter", f"missing quarter(s) {', '.join(missing)}")
+    _split("tblRegionSplit", "region", inputs.regions_split, p,
+           tuple(r.region for r in inputs.regions) or None)
+    _split("tblProductSplit", "product", inputs.products, p)
+    s = inputs.settings
+    if s.annual_target != s.annual_target.to_integral_value():
+        p.add("tblPlan", None, "value", "annual_target must be whole yuan", "annual_target")
+
+
+def _regions(inputs: PlanInputs, p: Problems) -> None:
+    t = "tblRegions"
+    for k in _dupes(r.region for r in inputs.regions):
+        for r in inputs.regions:
+            if r.region == k:
+                p.add(t, r.row, "region", f"duplicate region {k!r}", k)
+    for r in inputs.regions:
+        if not r.region:
+            p.add(t, r.row, "region", "blank region code")
+        if any(ch in (r.email or "") for ch in "\r\n"):
+            p.add(t, r.row, "email", "an address must not contain a line break", r.region)
+
+
+def _team(inputs: PlanInputs, p: Problems) -> None:
+    t = "tblTeam"
+    regions = {r.region for r in inputs.regions}
+    sales_regions = set(inputs.region_codes())
+    ids = {rep.rep_id for rep in inputs.team}
+    for k in _dupes(rep.rep_id for rep in inputs.team):
+        for rep in inputs.team:
+            if rep.rep_id == k:
+                p.add(t, rep.row, "rep_id", f"duplicate rep_id {k!r}", k)
+    for rep in inputs.team:
+        key = rep.rep_id
+        if not rep.rep_id:
+            p.add(t, rep.row, "rep_id", "blank rep_id")
+        if rep.region not in regions:
+            p.add(t, rep.row, "region", f"unknown region {rep.region!r} (not in tblRegions)", key)
+        elif rep.carries_quota and rep.region not in sales_regions:
+            p.add(t, rep.row, "region", f"role {rep.role} carries a sales quota but region "
+                  f"{rep.region!r} has no sales target in tblRegionSplit", key)
+        if rep.role not in ROLES:
+            p.add(t, rep.row, "role", f"unknown role {rep.role!r} (expected one of {', '.join(ROLES)})", key)
+        if rep.quota_weight < 0:
+            p.add(t, rep.row, "quota_weight", f"negative quota weight {rep.quota_weight}", key)
+        if rep.base_bonus < 0:
+            p.add(t, rep.row, "base_bonus", f"negative base bonus {rep.base_bonus}", key)
+        if rep.hire_date and rep.end_date and rep.end_date < rep.hire_date:
+            p.add(t, rep.row, "end_date", f"end date {rep.end_date} is before hire date {rep.hire_date}", key)
+        if rep.mentor_id and rep.mentor_id not in ids:
+            p.add(t, rep.row, "mentor_id", f"unknown mentor {rep.mentor_id!r}", key)
+
+
+def _budget(inputs: PlanInputs, p: Problems) -> None:
+    t = "tblBudget"
+    ids = {b.line_id for b in inputs.budget}
+    for k in _dupes(b.line_id for b in inputs.budget):
+        for b in inputs.budget:
+            if b.line_id == k:
+                p.add(t, b.row, "line_id", f"duplicate line_id {k!r}", k)
+    for b in inputs.budget:
+        if not b.line_id:
+            p.add(t, b.row, "line_id", "blank line_id")
+        if b.parent_id and b.parent_id not in ids:
+            p.add(t, b.row, "parent_id", f"unknown parent line {b.parent_id!r}", b.line_id)
+        if b.parent_id and b.parent_id == b.line_id:
+            p.add(t, b.row, "parent_id", "a line cannot be its own parent", b.line_id)
+        if b.amount < 0:
+            p.add(t, b.row, "amount", f"negative amount {b.amount}", b.line_id)
+        if b.spent_to_date is not None and b.spent_to_date < 0:
+            p.add(t, b.row, "spent_to_date", f"negative spend {b.spent_to_date}", b.line_id)
+        if b.stated_ratio is not None and not (0 <= b.stated_ratio <= 1):
+            p.add(t, b.row, "stated_ratio", f"a ratio must be between 0% and 100%, got {b.stated_ratio}", b.line_id)
+
+
+def _kpi_scheme(inputs: PlanInputs, p: Problems) -> None:
+    t = "tblKpiScheme"
+    scheme = inputs.kpi_scheme
+    if not scheme:
+        p.add(t, None, None, "the KPI scheme has no indicators")
+        return
+    for k in _dupes(i.indicator for i in scheme):
+        for i in scheme:
+            if i.indicator == k:
+                p.add(t, i.row, "indicator", f"duplicate indicator {k!r}", k)
+    for i in scheme:
+        key = i.indicator
+        if i.indicator not in INDICATORS:
+            p.add(t, i.row, "indicator", f"unknown indicator {i.indicator!r} (expected one of {', '.join(INDICATORS)})", key)
+        if i.group not in ("base", "process", "growth"):
+            p.add(t, i.row, "group", f"unknown group {i.group!r} (expected base, process or growth)", key)
+        if i.weight < 0:
+            p.add(t, i.row, "weight", f"negative weight {i.weight}", key)
+        if i.basis not in BASES:
+            p.add(t, i.row, "basis", f"unknown basis {i.basis!r} (expected one of {', '.join(BASES)})", key)
+        elif i.basis == "sales_target" and i.indicator != "sales":
+            p.add(t, i.row, "basis", "only the sales indicator can use the sales_target basis", key)
+        elif i.basis != "sales_target" and (i.target is None or i.target <= 0):
+            p.add(t, i.row, "target", "a positive target is required", key)
+        if i.indicator == "sales" and i.basis != "sales_target":
+            p.add(t, i.row, "basis", "the sales indicator is measured against the rep's sales target (basis sales_target)", key)
+        if i.cap <= 0:
+            p.add(t, i.row, "cap", f"the cap must be positive, got {i.cap}", key)
+    total = sum((i.weight for i in scheme), Decimal(0))
+    if total != 100:
+        p.add(t, None, "weight", f"KPI weights add up to {total}, not 100")
+
+
+def _actuals(inputs: PlanInputs, p: Problems) -> None:
+    t = "tblActuals"
+    reps = {r.rep_id: r for r in inputs.team}
+    year = inputs.settings.fiscal_year
+    seen: dict[tuple[str, str], int | None] = {}
+    for a in inputs.actuals:
+        key = f"{a.rep_id}/{a.quarter}"
+        rep = reps.get(a.rep_id)
+        if rep is None:
+            p.add(t, a.row, "rep_id", f"unknown rep {a.rep_id!r} (not in tblTeam)", key)
+        if a.quarter not in QUARTERS:
+            p.add(t, a.row, "quarter", f"unknown quarter {a.quarter!r} (expected Q1..Q4)", key)
+        if (a.rep_id, a.quarter) in seen:
+            p.add(t, a.row, "quarter", f"duplicate row for {a.rep_id} {a.quarter} "
+                  f"(also row {seen[(a.rep_id, a.quarter)]})", key)
+        seen.setdefault((a.rep_id, a.quarter), a.row)
+        for f in ACTUAL_FIGURES:
+            v = getattr(a, f)
+            if v is not None and v < 0:
+                p.add(t, a.row, f, f"negative value {v}", key)
+            elif v is not None and f in COUNT_FIGURES and v != v.to_integral_value():
+                p.add(t, a.row, f, f"a count must be a whole number, got {v}", key)
+            elif v is not None and f in RATE_FIGURES and v > 1:
+                p.add(t, a.row, f, f"a rate is at most 100%, got {v}", key)
+        if a.sales is None:
+            continue
+        if rep is not None and not rep.carries_quota:
+            p.add(t, a.row, "rep_id", f"{a.rep_id} has role {rep.role}, which carries no sales quota", key)
+        if rep is not None and a.quarter in QUARTERS:
+            start, end = quarter_bounds(year, a.quarter)
+            if active_days(start, end, rep.hire_date, rep.end_date) == 0:
+                p.add(t, a.row, "quarter", f"{a.rep_id} is not employed in {a.quarter} {year}", key)
+        for f in ACTUAL_FIGURES:
+            if f not in OPTIONAL_FIGURES and getattr(a, f) is None:
+                p.add(t, a.row, f, "blank in a reported quarter (sales is filled in); enter 0 if it is zero", key)
+
+
+def _improvement(inputs: PlanInputs, p: Problems) -> None:
+    t = "tblImprovement"
+    reps = {r.rep_id for r in inputs.team}
+    for i in inputs.improvement:
+        key = f"{i.rep_id}/{i.quarter}"
+        if i.rep_id not in reps:
+            p.add(t, i.row, "rep_id", f"unknown rep {i.rep_id!r} (not in tblTeam)", key)
+        if i.quarter not in QUARTERS:
+            p.add(t, i.row, "quarter", f"unknown quarter {i.quarter!r}", key)
+        if i.outcome not in OUTCOMES:
+            p.add(t, i.row, "outcome", f"unknown outcome {i.outcome!r} (expected open, passed or failed)", key)
+
+
+def _prior(inputs: PlanInputs, p: Problems) -> None:
+    t = "tblCubePrior"
+    regions, products = set(inputs.region_codes()), set(inputs.product_codes())
+    for c in inputs.cube_prior:
+        key = f"{c.region}/{c.quarter}/{c.product}"
+        if c.region not in regions:
+            p.add(t, c.row, "region", f"unknown region {c.region!r}", key)
+        if c.quarter not in QUARTERS:
+            p.add(t, c.row, "quarter", f"unknown quarter {c.quarter!r}", key)
+        if c.product not in products:
+            p.add(t, c.row, "product", f"unknown product {c.product!r}", key)
+        if c.weight < 0:
+            p.add(t, c.row, "weight", f"negative weight {c.weight}", key)
+
+
+__all__ = ["validate", "InputError"]

@@ -1,0 +1,1 @@
+"""Workbook adapters: the master workbook's schema, reading and writing .xlsx files."""

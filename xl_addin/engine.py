@@ -69,8 +69,10 @@ def compute(inputs: PlanInputs, *, as_of: dt.date | None = None, check: bool = T
     s = inputs.settings
     cube = cube_frame(inputs)
     rep_targets, unstaffed = rep_target_frame(inputs, cube)
+    rq_targets = cube.groupby(["region", "quarter"])["target"].sum().to_dict()
     check_rows = checks_mod.run_checks(inputs, rep_targets=rep_targets, unstaffed=unstaffed,
-                                       as_of=as_of or s.as_of_date)
+                                       as_of=as_of or s.as_of_date,
+                                       region_quarter_targets=rq_targets)
     kpi = kpi_mod.score_kpi(inputs.kpi_scheme, inputs.actuals, rep_targets)
     bonus = bonus_mod.quarterly_bonus(s, inputs.team, inputs.actuals, rep_targets, kpi)
     q_in = quarters_in(inputs, rep_targets)

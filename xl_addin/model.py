@@ -153,6 +153,9 @@ NON_NEGATIVE = {"annual_target", "prior_year", "base_gate", "excess_rate", "exce
                 "champion_award", "growth_award", "team_award", "watch_consecutive",
                 "improvement_months", "probation_months", "headcount_now",
                 "headcount_planned", "hires_total"}
+AT_LEAST_ONE = {"watch_consecutive", "improvement_months", "fiscal_year"}
+WHOLE_FEN = {"excess_pool", "new_customer_award", "collection_award", "champion_award",
+             "growth_award", "team_award"}
 SETTING_KEYS = tuple(_PARSERS)
 
 
@@ -171,6 +174,10 @@ def parse_settings(pairs: dict[str, Any], problems: Problems,
             v = parse(raw)
             if key in NON_NEGATIVE and v is not None and v < 0:
                 raise ValueError("must not be negative")
+            if key in AT_LEAST_ONE and v < 1:
+                raise ValueError("must be at least 1")
+            if key in WHOLE_FEN and v != v.quantize(Decimal("0.01")):
+                raise ValueError("an amount of money has at most 2 decimals (fen)")
             values[key] = v
         except (ValueError, TypeError) as e:
             ok = False

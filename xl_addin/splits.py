@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from math import gcd as _gcd
 from typing import TYPE_CHECKING, Sequence
 
 from .model import QUARTERS, quarter_bounds
@@ -49,11 +50,18 @@ def split_exact(total: Number, weights: Sequence[Number], unit: Number = 1) -> l
     n = int(units)
     sign = -1 if n < 0 else 1
     n = abs(n)
-    quotas = [n * w / wsum for w in ws]
-    parts = [q.numerator // q.denominator for q in quotas]
+    # integer weights over a common denominator: exact remainders with integer divmod
+    den = 1
+    for w in ws:
+        if w.denominator != 1:
+            den = den * w.denominator // _gcd(den, w.denominator)
+    iw = [w.numerator * (den // w.denominator) for w in ws]
+    isum = sum(iw)
+    qr = [divmod(n * w, isum) for w in iw]
+    parts = [q for q, _ in qr]
     left = n - sum(parts)
     if left:
-        order = sorted(range(len(ws)), key=lambda i: (-(quotas[i] - parts[i]), i))
+        order = sorted(range(len(ws)), key=lambda i: (-qr[i][1], i))
         for i in order[:left]:
             parts[i] += 1
     return [_as_type(total, sign * p * u) for p in parts]

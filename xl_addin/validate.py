@@ -108,6 +108,8 @@ def _team(inputs: PlanInputs, p: Problems) -> None:
             p.add(t, rep.row, "quota_weight", f"negative quota weight {rep.quota_weight}", key)
         if rep.base_bonus < 0:
             p.add(t, rep.row, "base_bonus", f"negative base bonus {rep.base_bonus}", key)
+        elif rep.base_bonus != rep.base_bonus.quantize(Decimal("0.01")):
+            p.add(t, rep.row, "base_bonus", f"money has at most 2 decimals (fen), got {rep.base_bonus}", key)
         if rep.hire_date and rep.end_date and rep.end_date < rep.hire_date:
             p.add(t, rep.row, "end_date", f"end date {rep.end_date} is before hire date {rep.hire_date}", key)
         if rep.mentor_id and rep.mentor_id not in ids:

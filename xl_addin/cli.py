@@ -1,0 +1,166 @@
+"""The ``xl-addin`` command line: a thin layer over the library.
+
+Each command opens the workbook, calls one library function and turns the library's own
+exceptions into a clear message and an exit code: 0 done, 1 the plan has FAIL checks,
+2 bad input or a file we cannot use (nothing is written then).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+import unicodedata
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .errors import InputError
+from .workbook import schema
+from .workbook.xlsx import WorkbookError
+
+EXIT_FAIL, EXIT_BAD_INPUT = 1, 2
+
+
+def _report_problems(e: InputError) -> None:
+    click.echo(f"错误 / Error: {len(e.problems)} problem(s) in the input; nothing was written.", err=True)
+    for p in e.problems:
+        click.echo(f"  - {p}", err=True)
+
+
+def guarded(fn: Callable) -> Callable:
+    """Run a command body; map library exceptions to messages and exit codes."""
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as e:
+            _report_problems(e)
+            sys.exit(EXIT_BAD_INPUT)
+        except WorkbookError as e:
+            click.echo(f"错误 / Error: {e}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def text_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A plain-text table aligned for CJK and Latin text alike."""
+    cells = [[_fmt(v) for v in r] for r in rows]
+    widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(header)]
+    def line(vals):
+        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(vals, widths)).rstrip()
+    out = [line(header), line(["-" * w for w in widths])]
+    out += [line(r) for r in cells]
+    return "\n".join(out)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, Decimal):
+        return f"{v:,}" if abs(v) >= 1000 else str(v)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xl_addin")
+def main() -> None:
+    """xl-addin: the 2026 sales plan engine behind the master workbook.
+
+    Splits targets, checks the plan, scores KPI, computes bonuses, awards and the
+    watchlist, and writes regional workbooks. Run `xl-addin COMMAND --help` for details.
+    """
+
+
+@main.command()
+@click.option("--sample", is_flag=True, help="Fill the 2026 plan's sample team and four quarters of actuals.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Label language.")
+@click.option("--year", type=int, default=2026, show_default=True, help="Fiscal year of the built-in plan.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the new workbook (.xlsx).")
+@guarded
+def new(sample: bool, lang: str, year: int, output: Path) -> None:
+    """Create a fresh master planning workbook."""
+    from .workbook.master import new_master
+
+    outcome = new_master(output, lang=lang, year=year, sample=sample)
+    click.echo(f"{output}: {'sample ' if sample else ''}master workbook for {year} written ({lang}); {outcome.summary}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Date for the spend-to-date check (default: the Plan's as_of_date).")
+@guarded
+def check(path: Path, as_of) -> None:
+    """Validate the inputs and print every check; writes nothing.
+
+    Exit 0 when all checks pass or warn, 1 when any check FAILs, 2 when the input is invalid.
+    """
+    from .workbook.master import check_master
+
+    outcome = check_master(path, as_of=as_of.date() if as_of else None)
+    df = outcome.results.checks
+    rows = [[r.status, r.area, r.item, r.stated, r.computed, r.message] for r in df.itertuples()]
+    click.echo(text_table(["status", "area", "item", "stated", "computed", "message"], rows))
+    counts = df["status"].value_counts().to_dict()
+    click.echo(f"\n{len(df)} checks: {counts.get('OK', 0)} OK, {counts.get('WARN', 0)} WARN, {counts.get('FAIL', 0)} FAIL")
+    if counts.get("FAIL", 0):
+        sys.exit(EXIT_FAIL)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Date for the spend-to-date check.")
+@guarded
+def recalc(path: Path, as_of) -> None:
+    """Compute every output table and save the workbook in place (previous file kept as .bak)."""
+    from .workbook.master import recalc_master
+
+    outcome = recalc_master(path, as_of=as_of.date() if as_of else None)
+    click.echo(f"{path}: recalculated; {outcome.summary}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--table", "table", required=True, type=click.Choice(sorted(schema.TABLES)), help="Contract table name.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: standard output).")
+@guarded
+def export(path: Path, table: str, fmt: str, output: Path | None) -> None:
+    """Export one table with the contract's column keys as headers."""
+    from .workbook.master import export_table
+
+    text = export_table(path, table, fmt)
+    if output:
+        output.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--table", "table", required=True, type=click.Choice(sorted(schema.INPUT_TABLES)), help="Input table to replace.")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@guarded
+def import_(path: Path, table: str, csv_file: Path) -> None:
+    """Replace an input table's rows with a CSV file (contract keys as headers)."""
+    from .workbook.master import import_table
+
+    n = import_table(path, table, csv_file)
+    click.echo(f"{path}: {table} replaced with {n} row(s) from {csv_file}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

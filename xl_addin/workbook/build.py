@@ -1,0 +1,448 @@
+"""The master planning workbook, built from a :class:`~xl_addin.model.PlanInputs`.
+
+Layout (the contract fixes table names and column keys, not places; this is ours):
+
+* one sheet per :data:`schema.SHEETS` entry, in that order, titled in the workbook's
+  language; row 1 a title, row 2 a one-line hint, row 3 the caption of each table and
+  row 4 every table's header;
+* tables sharing a sheet stand side by side, one blank column apart, all with their header
+  on row 4, so output tables grow downward without ever meeting another table;
+* input tables are yellow with a gold header, outputs blue, the run log grey;
+* drop-down lists on every code column of the input tables (2,000 rows deep, so new rows
+  get them too) and conditional formats on the outputs (KPI under the gate, WARN/FAIL
+  checks, watchlist statuses).
+
+:func:`table_layout` says where each table sits; :func:`input_rows` turns the plan model
+into the rows of the input tables.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..model import (BASE_MODES, BASES, INDICATORS, OUTCOMES, QUARTERS, ROLES, SETTING_KEYS,
+                     PlanInputs, Settings)
+from . import schema, styles
+from .tables import add_table
+
+TITLE_ROW, HINT_ROW, CAPTION_ROW, HEADER_ROW = 1, 2, 3, 4
+FIRST_DATA_ROW = HEADER_ROW + 1
+VALIDATION_ROWS = 2000          # input rows that get drop-down lists
+LAST_ROW = 1_048_576            # conditional formats cover whole output columns
+GAP_WIDTH = 3
+PLAN_VALUE_WIDTH = 36          # fits the non-cash award texts
+
+# Left-to-right order of tables on a sheet, where it differs from the schema's order.
+_SHEET_ORDER = {"team": ("tblTeam", "tblRegions")}
+
+OUTCOME_CODES = tuple(o for o in OUTCOMES if o)
+
+
+@lru_cache(maxsize=None)
+def table_layout() -> Mapping[str, tuple[tuple[str, str], ...]]:
+    """Sheet key -> ((table name, top-left cell of its header), ...), left to right."""
+    by_sheet: dict[str, list[str]] = {}
+    for name, spec in schema.TABLES.items():
+        by_sheet.setdefault(spec.sheet, []).append(name)
+    out: dict[str, tuple[tuple[str, str], ...]] = {}
+    for sheet, names in by_sheet.items():
+        order = _SHEET_ORDER.get(sheet, tuple(names))
+        col, placed = 1, []
+        for name in order:
+            placed.append((name, f"{get_column_letter(col)}{HEADER_ROW}"))
+            col += len(schema.TABLES[name].columns) + 1
+        out[sheet] = tuple(placed)
+    return MappingProxyType(out)
+
+
+def column_letter(name: str, key: str) -> str:
+    """Column letter of contract column ``key`` of table ``name`` as built."""
+    for placed in table_layout().values():
+        for tname, top_left in placed:
+            if tname == name:
+                letters, _ = coordinate_from_string(top_left)
+                offset = schema.TABLES[name].keys.index(key)
+                return get_column_letter(column_index_from_string(letters) + offset)
+    raise KeyError(f"table {name!r} is not in the layout")
+
+
+# ----------------------------------------------------------------------------- texts
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+SHEET_HINTS: dict[str, tuple[str, str]] = {
+    "dashboard": ("本页由 xl-addin 自动生成（new / recalc），请勿在此页输入。",
+                  "Made by xl-addin (new / recalc); do not type on this sheet."),
+    "plan": ("黄色单元格是输入：改完参数后运行 xl-addin recalc。金额单位为元，比例按小数填写（3% 填 0.03）。",
+             "Yellow cells are inputs: change a value, then run xl-addin recalc. Money in yuan; "
+             "ratios as fractions (3% = 0.03)."),
+    "targets": ("左边三张表是计划的目标分解（输入，各表金额合计应等于年度目标）；最右边是计算出的区域×季度×产品目标。",
+                "Left: the plan's three splits (inputs; each adds up to the annual target). "
+                "Right: the computed region x quarter x product targets."),
+    "budget": ("按科目填写预算；年内请更新“累计支出”列。已全部细分 = 下级科目合计应等于本科目。",
+               "One row per budget line; update Spent to date during the year. Itemised = "
+               "the children add up to the line."),
+    "team": ("每人一行：新员工填写入职日期和导师工号，离职员工填写离职日期；区域表列出各区域经理及邮箱。",
+             "One row per person: hires get a hire date and a mentor, leavers an end date. "
+             "Regions list each region's manager and mailbox."),
+    "kpi_scheme": ("指标权重合计为100；季度目标按满勤季度填写，计数类目标按在岗天数折算。",
+                   "Weights add up to 100; targets are per full quarter (counts scale with "
+                   "the days employed)."),
+    "actuals": ("每季度结束后，为每位在岗的销售人员填写一行。填了销售额即视为已上报，其余数据须填全（为零填 0）。",
+                "After each quarter, one row per employed quota carrier. A row with sales is "
+                "reported: fill every other figure too (0 when zero)."),
+    "rep_targets": ("计算结果：区域季度目标按 指标权重×在岗比例 分到每个人，合计精确到元。",
+                    "Computed: each region-quarter target split by quota weight x active "
+                    "fraction, exact to the yuan."),
+    "kpi": ("计算结果：达成率封顶100%；得分低于 {gate} 分标红。",
+            "Computed: achievements capped at 100%; scores under {gate} in red."),
+    "bonus": ("计算结果：季度奖金 = 基础奖金 + 超额奖金 + 单项奖；超额奖金从全年奖池中支付。",
+              "Computed: quarterly bonus = base + excess + single-item awards; the excess is "
+              "paid from the year's pool."),
+    "awards": ("计算结果：第四季度数据录入前均为暂定。",
+               "Computed: provisional until Q4 is in."),
+    "watchlist": ("计算结果：连续两个季度得分低于 {gate} 分进入改进期，由区域经理负责。",
+                  "Computed: two consecutive quarters under {gate} start an improvement "
+                  "period owned by the region's manager."),
+    "checks": ("计算结果：计划数与计算数逐项核对；注意 (WARN) 标黄，不通过 (FAIL) 标红。",
+               "Computed: every stated figure against the computed one; WARN amber, FAIL red."),
+    "run_log": ("每次运行 xl-addin 自动追加一行。", "xl-addin adds a row on every run."),
+}
+
+SETTING_NOTES: dict[str, tuple[str, str]] = {
+    "fiscal_year": ("财年（自然年）", "Fiscal year (calendar year)"),
+    "annual_target": ("年度销售目标（元）", "Annual revenue target, yuan"),
+    "prior_year": ("上年销售额（元），用于核对增长率", "Prior-year revenue, yuan (checks the growth)"),
+    "stated_growth": ("计划写明的同比增长", "Growth stated in the plan"),
+    "base_gate": ("KPI得分达到此分数，发放基础奖金", "KPI score from which the base bonus is paid"),
+    "base_mode": ("gate = 达标全额发放；linear = 达标后按 得分/100 发放",
+                  "gate = paid in full at the gate; linear = base x score/100 above it"),
+    "excess_rate": ("超额奖金 = 超出季度目标部分 × 此比例", "Excess bonus = sales above target x this rate"),
+    "excess_pool": ("全年超额奖励池（元），按季度使用，不足时等比例缩减",
+                    "Year's excess-bonus pool, yuan; scaled down pro rata when short"),
+    "new_customer_award": ("新客户开发奖（元/人）", "New-customer award per winner, yuan"),
+    "new_customer_top_n": ("新客户奖名额：全公司新客户数前 N 名（并列同名次）",
+                           "New-customer award: company-wide top N (ties share a rank)"),
+    "collection_award": ("回款奖（元）", "Collection award, yuan"),
+    "collection_threshold": ("回款奖门槛：回款额 / 应收额", "Collection award threshold: collections / receivables"),
+    "champion_award": ("销售冠军奖金（元）", "Sales champion award, yuan"),
+    "champion_non_cash": ("销售冠军非现金奖励", "Sales champion non-cash reward"),
+    "growth_award": ("最佳成长奖奖金（元）", "Best growth award, yuan"),
+    "growth_non_cash": ("最佳成长奖非现金奖励", "Best growth non-cash reward"),
+    "team_award": ("团队贡献奖总额（元），获奖成员平分", "Team contribution award, yuan, shared equally"),
+    "team_award_members": ("获奖团队成员工号，逗号分隔（如 R002,R003）",
+                           "Rep IDs of the winning team, comma-separated (R002,R003)"),
+    "watch_threshold": ("观察名单：季度得分低于此分数记预警", "Watchlist: a quarter's score under this is a warning"),
+    "watch_consecutive": ("连续几个季度低于上述分数进入改进期", "Consecutive quarters under it that start an improvement period"),
+    "improvement_months": ("改进期时长（月）", "Improvement period, months"),
+    "probation_months": ("入职几个月内不进入观察名单", "Months after hire exempt from the watchlist"),
+    "headcount_now": ("现有人数", "Headcount now"),
+    "headcount_planned": ("计划人数", "Planned headcount"),
+    "hires_total": ("计划新招人数", "Planned hires"),
+    "hires_by_region": ("各区域新招人数，格式 区域:人数，逗号分隔", "Hires by region as REGION:N, comma-separated"),
+    "spend_lead_warn": ("预算支出进度超出时间进度多少时预警", "Spend ahead of the elapsed year by more than this is a WARN"),
+    "as_of_date": ("数据截止日期，用于预算进度检查（留空则不查）", "As-of date of the spend check (blank: no check)"),
+    "kpi_group_base": ("基础指标组权重", "Weight of the base indicator group"),
+    "kpi_group_process": ("过程指标组权重", "Weight of the process indicator group"),
+    "kpi_group_growth": ("成长指标组权重", "Weight of the growth indicator group"),
+}
+
+# How a setting's value is shown (a column kind of the schema); others stay General.
+SETTING_KINDS = {
+    **dict.fromkeys(("annual_target", "prior_year", "excess_pool", "new_customer_award",
+                     "collection_award", "champion_award", "growth_award", "team_award"),
+                    schema.YUAN),
+    **dict.fromkeys(("stated_growth", "excess_rate", "collection_threshold", "spend_lead_warn"),
+                    schema.SHARE),
+    "as_of_date": schema.DATE,
+}
+
+
+def workbook_title(year: int, lang: str) -> str:
+    return _t(lang, f"{year}年销售计划", f"Sales plan {year}")
+
+
+# ----------------------------------------------------------------------------- input rows
+
+def setting_value(value: Any) -> Any:
+    """A setting as it sits in the Plan table's value cell: numbers as numbers, dates as
+    dates, member lists comma-joined, hires as ``EAST:3,SOUTH:2``; blank as None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items()) or None
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value) or None
+    return value
+
+
+def plan_rows(settings: Settings, lang: str) -> list[list[Any]]:
+    """tblPlan: every setting in :data:`SETTING_KEYS` order with a note, then any extra keys."""
+    rows = [[key, setting_value(getattr(settings, key)),
+             _t(lang, *SETTING_NOTES.get(key, ("", "")))] for key in SETTING_KEYS]
+    rows += [[k, v or None, None] for k, v in settings.extra.items()]
+    return rows
+
+
+def _blank(v: Any) -> Any:
+    return None if v == "" else v
+
+
+def input_rows(inputs: PlanInputs, lang: str) -> dict[str, list[list[Any]]]:
+    """The rows of every input table, in contract column order."""
+    split = lambda lines: [[s.key, s.amount, s.stated_share] for s in lines]  # noqa: E731
+    return {
+        "tblPlan": plan_rows(inputs.settings, lang),
+        "tblQuarterSplit": split(inputs.quarters),
+        "tblRegionSplit": split(inputs.regions_split),
+        "tblProductSplit": split(inputs.products),
+        "tblCubePrior": [[c.region, c.quarter, c.product, c.weight] for c in inputs.cube_prior],
+        "tblRegions": [[r.region, r.name, _blank(r.manager), _blank(r.email)] for r in inputs.regions],
+        "tblTeam": [[r.rep_id, r.name, r.region, r.role, r.hire_date, r.end_date, r.quota_weight,
+                     r.base_bonus, _blank(r.mentor_id)] for r in inputs.team],
+        "tblBudget": [[b.line_id, b.line, _blank(b.parent_id), b.amount, b.stated_ratio,
+                       b.itemised, b.spent_to_date] for b in inputs.budget],
+        "tblKpiScheme": [[i.indicator, i.group, i.weight, i.target, i.basis, i.cap]
+                         for i in inputs.kpi_scheme],
+        "tblActuals": [[a.rep_id, a.quarter, a.sales, a.collections, a.receivables,
+                        a.new_customers, a.visits, a.reports, a.training_rate,
+                        a.mentee_conversion, a.proposals] for a in inputs.actuals],
+        "tblImprovement": [[i.rep_id, i.quarter, _blank(i.outcome)] for i in inputs.improvement],
+    }
+
+
+# ----------------------------------------------------------------------------- sheets
+
+def _sheet_frame(ws: Worksheet, key: str, year: int, lang: str, gate: Any) -> None:
+    """Title, hint, page setup and tab colour of a sheet."""
+    sheet = schema.SHEETS[key]
+    ws["A1"] = f"{workbook_title(year, lang)} · {sheet.title(lang)}"
+    ws["A1"].font = styles.title_font(lang)
+    ws["A2"] = _t(lang, *SHEET_HINTS[key]).format(gate=_plain(gate))
+    ws["A2"].font = styles.hint_font(lang)
+    ws.row_dimensions[TITLE_ROW].height = 26
+    styles.print_landscape(ws)
+    directions = {schema.TABLES[n].direction for n, _ in table_layout().get(key, ())}
+    tab = "dashboard" if key == "dashboard" else ("in" if "in" in directions else
+                                                  "log" if "log" in directions else "out")
+    ws.sheet_properties.tabColor = styles.TAB_COLORS[tab]
+
+
+def _plain(v: Any) -> str:
+    """60 rather than 60.00 or Decimal('60')."""
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f")
+    return str(v)
+
+
+def _place_tables(ws: Worksheet, key: str, rows: dict[str, list[list[Any]]], lang: str) -> None:
+    placed = table_layout().get(key, ())
+    for n, (name, top_left) in enumerate(placed):
+        spec = schema.TABLES[name]
+        col = ws[top_left].column
+        caption = ws.cell(CAPTION_ROW, col, f"{spec.title(lang)} · " + (
+            _t(lang, "输入", "input") if spec.direction == "in" else
+            _t(lang, "日志", "log") if spec.direction == "log" else _t(lang, "计算结果", "computed")))
+        caption.font = styles.caption_font(spec.direction, lang)
+        add_table(ws, spec, top_left, lang, rows.get(name, ()))
+        if n + 1 < len(placed):
+            gap = get_column_letter(col + len(spec.columns))
+            ws.column_dimensions[gap].width = GAP_WIDTH
+    if placed:
+        ws.row_dimensions[HEADER_ROW].height = 32
+        first = schema.TABLES[placed[0][0]]
+        ws.freeze_panes = f"{'B' if first.keys[0] == 'rep_id' else 'A'}{FIRST_DATA_ROW}"
+        ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+
+
+def _format_plan_values(ws: Worksheet, settings_rows: list[list[Any]], lang: str) -> dict[str, int]:
+    """Per-setting number formats in the Plan table's value column, keys and values read
+    from the left like a list of settings; returns key -> row."""
+    key_col, value_col = column_letter("tblPlan", "key"), column_letter("tblPlan", "value")
+    ws.column_dimensions[value_col].width = PLAN_VALUE_WIDTH
+    left = Alignment(horizontal="left", vertical="center", indent=1)
+    where = {}
+    for n, row in enumerate(settings_rows):
+        r = FIRST_DATA_ROW + n
+        where[row[0]] = r
+        ws[f"{key_col}{r}"].alignment = left
+        cell = ws[f"{value_col}{r}"]
+        cell.alignment = left
+        kind = SETTING_KINDS.get(row[0])
+        if kind:
+            cell.number_format = styles.value_number_format(kind, lang, cell.value, "in")
+    return where
+
+
+# ----------------------------------------------------------------------------- validation
+
+def _range(name: str, key: str, last: int = FIRST_DATA_ROW + VALIDATION_ROWS - 1) -> str:
+    col = column_letter(name, key)
+    return f"{col}{FIRST_DATA_ROW}:{col}{last}"
+
+
+def quote_sheet(title: str) -> str:
+    """A sheet name as formulas refer to it, always quoted (safe for CJK and spaces)."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _sheet_of(name: str, wb: Workbook, lang: str) -> Worksheet:
+    return wb[schema.SHEETS[schema.TABLES[name].sheet].title(lang)]
+
+
+def _list_name(wb: Workbook, lang: str, name: str, table: str, key: str) -> None:
+    """A workbook name for the filled part of an input column (a drop-down source that grows
+    as users add rows)."""
+    ws = _sheet_of(table, wb, lang)
+    col = column_letter(table, key)
+    sheet = quote_sheet(ws.title)
+    first = f"{sheet}!${col}${FIRST_DATA_ROW}"
+    whole = f"{sheet}!${col}${FIRST_DATA_ROW}:${col}${FIRST_DATA_ROW + VALIDATION_ROWS - 1}"
+    wb.defined_names[name] = DefinedName(name, attr_text=f"OFFSET({first},0,0,MAX(1,COUNTA({whole})),1)")
+
+
+def _code_list(codes: tuple[str, ...]) -> str:
+    return '"' + ",".join(c for c in codes if c) + '"'
+
+
+def _validation(lang: str, source: str, what: tuple[str, str], prompt: tuple[str, str] | None = None
+                ) -> DataValidation:
+    dv = DataValidation(type="list", formula1=source, allow_blank=True, showErrorMessage=True,
+                        errorTitle=_t(lang, "无效代码", "Unknown code"),
+                        error=_t(lang, f"请从下拉列表中选择{what[0]}。", f"Pick a {what[1]} from the list."))
+    if prompt:
+        dv.showInputMessage = True
+        dv.promptTitle = _t(lang, what[0], what[1].capitalize())
+        dv.prompt = _t(lang, *prompt)
+    return dv
+
+
+def _add_validations(wb: Workbook, lang: str, plan_row: dict[str, int],
+                     kpi_groups: tuple[str, ...]) -> None:
+    """Drop-down lists on the input tables' code columns."""
+    _list_name(wb, lang, "xl_regions", "tblRegions", "region")
+    _list_name(wb, lang, "xl_products", "tblProductSplit", "product")
+    _list_name(wb, lang, "xl_reps", "tblTeam", "rep_id")
+    roles = "; ".join(f"{k} {schema.ROLE_LABELS[k][0]}" for k in ROLES)
+    roles_en = "; ".join(f"{k} ({schema.ROLE_LABELS[k][1]})" for k in ROLES)
+    lists = [
+        (_code_list(QUARTERS), ("季度", "quarter"), None,
+         [("tblQuarterSplit", "quarter"), ("tblCubePrior", "quarter"), ("tblActuals", "quarter"),
+          ("tblImprovement", "quarter")]),
+        ("xl_regions", ("区域", "region"), None,
+         [("tblTeam", "region"), ("tblRegionSplit", "region"), ("tblCubePrior", "region")]),
+        ("xl_products", ("产品", "product"), None, [("tblCubePrior", "product")]),
+        ("xl_reps", ("工号", "rep ID"), None,
+         [("tblActuals", "rep_id"), ("tblImprovement", "rep_id"), ("tblTeam", "mentor_id")]),
+        (_code_list(ROLES), ("岗位", "role"), (roles, roles_en), [("tblTeam", "role")]),
+        (_code_list(OUTCOME_CODES), ("改进结果", "outcome"),
+         ("open 进行中; passed 通过; failed 未通过", "open; passed; failed"),
+         [("tblImprovement", "outcome")]),
+        (_code_list(BASES), ("口径", "basis"), None, [("tblKpiScheme", "basis")]),
+        (_code_list(kpi_groups), ("类别", "group"), None, [("tblKpiScheme", "group")]),
+        (_code_list(INDICATORS), ("指标", "indicator"), None, [("tblKpiScheme", "indicator")]),
+    ]
+    for source, what, prompt, targets in lists:
+        for table, key in targets:
+            ws = _sheet_of(table, wb, lang)
+            dv = _validation(lang, source, what, prompt)
+            dv.add(_range(table, key))
+            ws.add_data_validation(dv)
+    if "base_mode" in plan_row:
+        ws = _sheet_of("tblPlan", wb, lang)
+        dv = _validation(lang, _code_list(BASE_MODES), ("发放方式", "mode"),
+                         ("gate 达标全额; linear 按得分比例", "gate: in full; linear: by score"))
+        dv.add(f"{column_letter('tblPlan', 'value')}{plan_row['base_mode']}")
+        ws.add_data_validation(dv)
+
+
+# ----------------------------------------------------------------------------- conditional formats
+
+def _rule(formula: str, fill: str, color: str | None = None, bold: bool = False) -> FormulaRule:
+    return FormulaRule(formula=[formula], fill=styles.solid(fill),
+                       font=Font(color=color, bold=bold) if color else None, stopIfTrue=False)
+
+
+def _whole(name: str) -> str:
+    spec = schema.TABLES[name]
+    first, last = column_letter(name, spec.keys[0]), column_letter(name, spec.keys[-1])
+    return f"{first}{FIRST_DATA_ROW}:{last}{LAST_ROW}"
+
+
+def _add_conditional_formats(wb: Workbook, lang: str, plan_row: dict[str, int]) -> None:
+    """Red KPI scores under the gate, amber/red checks, coloured watchlist statuses, lines
+    spent above budget."""
+    plan_ws = _sheet_of("tblPlan", wb, lang)
+    if "base_gate" in plan_row:
+        ref = f"{quote_sheet(plan_ws.title)}!${column_letter('tblPlan', 'value')}${plan_row['base_gate']}"
+        wb.defined_names["xl_base_gate"] = DefinedName("xl_base_gate", attr_text=ref)
+        gate = "xl_base_gate"
+    else:
+        gate = "60"
+    for name in ("tblKpi", "tblBonus"):
+        c = column_letter(name, "kpi_score")
+        _sheet_of(name, wb, lang).conditional_formatting.add(
+            f"{c}{FIRST_DATA_ROW}:{c}{LAST_ROW}",
+            _rule(f"AND(ISNUMBER(${c}{FIRST_DATA_ROW}),${c}{FIRST_DATA_ROW}<{gate})",
+                  styles.BAD_FILL, styles.BAD, bold=True))
+    ws = _sheet_of("tblChecks", wb, lang)
+    s = f"${column_letter('tblChecks', 'status')}{FIRST_DATA_ROW}"
+    ws.conditional_formatting.add(_whole("tblChecks"), _rule(f'{s}="FAIL"', styles.BAD_FILL, styles.BAD))
+    ws.conditional_formatting.add(_whole("tblChecks"), _rule(f'{s}="WARN"', styles.WARN_FILL, styles.WARN))
+    c = column_letter("tblChecks", "status")
+    ws.conditional_formatting.add(f"{c}{FIRST_DATA_ROW}:{c}{LAST_ROW}",
+                                  _rule(f'{s}="OK"', styles.GOOD_FILL, styles.GOOD))
+    ws = _sheet_of("tblWatchlist", wb, lang)
+    s = f"${column_letter('tblWatchlist', 'status')}{FIRST_DATA_ROW}"
+    for status, fill, color in (("warning", styles.WARN_FILL, styles.WARN),
+                                ("improvement_period", styles.ORANGE_FILL, styles.BAD),
+                                ("reassign_or_exit", styles.BAD_FILL, styles.BAD)):
+        ws.conditional_formatting.add(_whole("tblWatchlist"), _rule(f'{s}="{status}"', fill, color))
+    ws = _sheet_of("tblBudget", wb, lang)
+    spent, amount = column_letter("tblBudget", "spent_to_date"), column_letter("tblBudget", "amount")
+    r = FIRST_DATA_ROW
+    ws.conditional_formatting.add(
+        f"{spent}{r}:{spent}{r + VALIDATION_ROWS - 1}",
+        _rule(f"AND(ISNUMBER(${spent}{r}),${spent}{r}>${amount}{r})", styles.BAD_FILL, styles.BAD))
+
+
+# ----------------------------------------------------------------------------- the workbook
+
+def build_master(inputs: PlanInputs, lang: str = "zh") -> Workbook:
+    """A fresh master workbook: every sheet and contract table, the inputs filled from
+    ``inputs``, the outputs empty (one blank row each) and the Dashboard showing the plan."""
+    if lang not in ("zh", "en"):
+        raise ValueError(f"unsupported language {lang!r} (use 'zh' or 'en')")
+    from .dashboard import refresh_dashboard
+
+    year = inputs.settings.fiscal_year
+    wb = Workbook()
+    wb.remove(wb.active)
+    rows = input_rows(inputs, lang)
+    for key, sheet in schema.SHEETS.items():
+        ws = wb.create_sheet(sheet.title(lang))
+        if key != "dashboard":  # refresh_dashboard draws that one
+            _sheet_frame(ws, key, year, lang, inputs.settings.base_gate)
+            _place_tables(ws, key, rows, lang)
+    plan_row = _format_plan_values(_sheet_of("tblPlan", wb, lang), rows["tblPlan"], lang)
+    _add_validations(wb, lang, plan_row, tuple(inputs.settings.kpi_groups()))
+    _add_conditional_formats(wb, lang, plan_row)
+    wb.properties.title = workbook_title(year, lang)
+    wb.properties.subject = _t(lang, "销售目标分解、考核与奖金", "Sales targets, KPI and bonuses")
+    wb.properties.creator = "xl_addin"
+    wb.active = 0
+    refresh_dashboard(wb, {}, inputs, lang)
+    return wb

@@ -1,0 +1,151 @@
+"""Library entry points for the master workbook file: new, check, recalc, export, import.
+
+The CLI calls these one-to-one; so can any Python program (``import xl_addin``).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, Problem, Problems
+from ..model import default_plan
+from . import schema
+from .parse import RawTable, detect_lang, map_columns, typed_rows
+from .pipeline import RunOutcome, read_and_compute, recalc
+from .xlsx import WorkbookError, XlsxBook, check_not_locked
+
+
+def sample_inputs(year: int = 2026, lang: str = "zh"):
+    """The built-in plan with the sample team and four quarters of sample actuals."""
+    from ..sample import sample_actuals, sample_regions, sample_team
+    from ..splits import cube_frame, rep_target_frame
+
+    team = sample_team(year)
+    plan = default_plan(year, lang, team=team, regions=sample_regions(lang))
+    targets, _ = rep_target_frame(plan, cube_frame(plan))
+    sales_targets = {(r.rep_id, r.quarter): int(r.sales_target) for r in targets.itertuples()}
+    return default_plan(year, lang, team=team, regions=sample_regions(lang),
+                        actuals=sample_actuals(team, sales_targets))
+
+
+def new_master(path: Path | str, *, lang: str = "zh", year: int = 2026, sample: bool = False,
+               now: dt.datetime | None = None) -> RunOutcome:
+    """Build a master workbook (optionally with the sample team and actuals), compute its
+    outputs and save it."""
+    from .build import build_master
+
+    path = Path(path)
+    inputs = sample_inputs(year, lang) if sample else default_plan(year, lang)
+    book = XlsxBook(build_master(inputs, lang), path)
+    outcome = recalc(book, action="new", now=now)
+    book.wb.calculation.fullCalcOnLoad = True
+    book.save(path)
+    return outcome
+
+
+def check_master(path: Path | str, *, as_of: dt.date | None = None) -> RunOutcome:
+    """Validate and compute without writing anything."""
+    return read_and_compute(XlsxBook.open(path), as_of=as_of)
+
+
+def recalc_master(path: Path | str, *, as_of: dt.date | None = None,
+                  now: dt.datetime | None = None) -> RunOutcome:
+    """Recompute every output table in the file and save it atomically (one .bak kept)."""
+    path = Path(path)
+    check_not_locked(path)
+    book = XlsxBook.open(path)
+    outcome = recalc(book, as_of=as_of, now=now)
+    book.wb.calculation.fullCalcOnLoad = True
+    book.save(path)
+    return outcome
+
+
+# ----------------------------------------------------------------------------- export / import
+
+def _plain(v: Any) -> Any:
+    """A typed value as text for CSV (numbers without float noise, dates ISO)."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f") if v == v.to_integral_value() else format(v, "f")
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
+    return str(v)
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, (dt.datetime, dt.date)):
+        return _plain(v)
+    return v
+
+
+def read_table(path: Path | str, table: str) -> list[dict[str, Any]]:
+    """A table's rows as ``{key: typed value}`` in contract column order."""
+    spec = schema.TABLES[table]
+    book = XlsxBook.open(path)
+    raw = book.raw_tables().get(table)
+    if raw is None:
+        raise InputError([Problem(table, None, None, f"table {table} ({spec.zh} / {spec.en}) is missing")])
+    problems = Problems()
+    map_columns(raw, spec, problems)
+    rows = typed_rows(raw, spec, problems)
+    problems.raise_if_any()
+    return [{k: rec.get(k) for k in spec.keys} for _, rec in rows]
+
+
+def export_table(path: Path | str, table: str, fmt: str = "csv") -> str:
+    """CSV or JSON text of one table, keys as headers."""
+    spec = schema.TABLES[table]
+    rows = read_table(path, table)
+    if fmt == "json":
+        return json.dumps([{k: _json_value(v) for k, v in r.items()} for r in rows],
+                          ensure_ascii=False, indent=2) + "\n"
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(spec.keys)
+    for r in rows:
+        w.writerow([_plain(r[k]) for k in spec.keys])
+    return buf.getvalue()
+
+
+def import_table(path: Path | str, table: str, csv_path: Path | str) -> int:
+    """Replace an input table's rows with a CSV file whose headers are contract keys.
+
+    Values are typed by the contract (numbers, dates, codes); text stays text, so a value
+    starting with '=' is never written as a formula. Any bad cell aborts the import with
+    the CSV row and column named, and the workbook is left untouched."""
+    spec = schema.TABLES[table]
+    if spec.direction != "in":
+        raise WorkbookError(f"{table} is an output table; it is computed by recalc, not imported")
+    csv_path = Path(csv_path)
+    try:
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise WorkbookError(f"{csv_path}: not UTF-8 text; save the CSV as UTF-8") from None
+    reader = list(csv.reader(io.StringIO(text)))
+    if not reader:
+        raise WorkbookError(f"{csv_path}: empty file (expected a header row of column keys)")
+    header = [h.strip() for h in reader[0]]
+    unknown = [h for h in header if h and h not in spec.keys]
+    problems = Problems()
+    for h in unknown:
+        problems.items.append(Problem(table, None, h, f"unknown column {h!r} in {csv_path.name} "
+                                      f"(expected keys: {', '.join(spec.keys)})", sheet=csv_path.name))
+    raw = RawTable(table, csv_path.name, header, [[c if c != "" else None for c in r] for r in reader[1:]])
+    map_columns(raw, spec, problems)
+    rows = typed_rows(raw, spec, problems)
+    problems.raise_if_any()
+    book = XlsxBook.open(path)
+    lang = detect_lang(book.raw_tables())
+    book.write_table(table, [[rec.get(k) for k in spec.keys] for _, rec in rows], lang)
+    book.save(path)
+    return len(rows)

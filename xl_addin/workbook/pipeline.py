@@ -1,0 +1,152 @@
+"""The one recalculation pipeline, over any open book.
+
+A :class:`BookPort` is "a workbook we can read tables from and write tables to": an .xlsx
+file through openpyxl (:mod:`xl_addin.workbook.xlsx`) or a live Excel book through xlwings
+(:mod:`xl_addin.macros`). Both run exactly this code, so the CLI and the ribbon buttons
+produce identical output tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+import pandas as pd
+
+from ..engine import Results, compute
+from ..errors import InputError
+from ..model import PlanInputs
+from . import schema
+from .tables import cell_value
+from .parse import RawTable, detect_lang, inputs_from_raw, locate, norm_label
+
+
+class BookPort(Protocol):
+    """What the pipeline needs from a workbook, whatever program holds it."""
+
+    def raw_tables(self) -> dict[str, RawTable]: ...
+
+    def write_table(self, name: str, rows: list[list[Any]], lang: str) -> None: ...
+
+    def refresh_dashboard(self, results: Results, inputs: PlanInputs, lang: str) -> None: ...
+
+
+@dataclass
+class RunOutcome:
+    inputs: PlanInputs
+    results: Results
+    lang: str
+    digest: str
+    summary: str
+    raws: dict[str, RawTable]
+
+
+def output_rows(results: Results) -> dict[str, list[list[Any]]]:
+    """Each output table's rows as cell values, columns in contract order."""
+    out = {}
+    for name, df in results.tables().items():
+        out[name] = [[cell_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    return out
+
+
+def _canonical(v: Any) -> Any:
+    """A cell value in a form that survives a save and reload: numbers as normalised
+    decimal text, midnight datetimes as dates, blanks as None."""
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float, Decimal)):
+        d = Decimal(repr(v)) if isinstance(v, float) else Decimal(v)
+        return format(d.normalize(), "f")
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time() else v.isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v).strip()
+
+
+def input_digest(raws: dict[str, RawTable]) -> str:
+    """sha256 over the input tables' cell values (not the file bytes), so the same inputs
+    always give the same digest whatever the outputs, formatting or file round trip."""
+    h = hashlib.sha256()
+    for name in schema.INPUT_TABLES:
+        raw = raws.get(name)
+        if raw is None:
+            continue
+        rows = [[_canonical(v) for v in r] for r in raw.rows]
+        rows = [r for r in rows if any(v is not None for v in r)]
+        h.update(json.dumps([name, raw.header, rows], ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def read_and_compute(port: BookPort, *, as_of: dt.date | None = None) -> RunOutcome:
+    """Read the inputs and run the engine; no writes. Raises located InputError."""
+    raws = port.raw_tables()
+    lang = detect_lang(raws)
+    inputs = inputs_from_raw(raws)
+    try:
+        results = compute(inputs, as_of=as_of)
+    except InputError as e:
+        raise InputError(locate(e.problems, raws)) from None
+    return RunOutcome(inputs, results, lang, input_digest(raws), summarize(results), raws)
+
+
+def summarize(results: Results) -> str:
+    """One line for the run log and the console."""
+    b = results.bonus
+    total = sum(b["total"], Decimal(0)) if len(b) else Decimal(0)
+    st = results.checks["status"].value_counts().to_dict() if len(results.checks) else {}
+    return (f"reps={results.rep_targets['rep_id'].nunique() if len(results.rep_targets) else 0} "
+            f"kpi_rows={len(results.kpi)} bonus_total={total:.2f} "
+            f"checks OK={st.get('OK', 0)} WARN={st.get('WARN', 0)} FAIL={st.get('FAIL', 0)} "
+            f"watchlist={len(results.watchlist)}")
+
+
+def write_outputs(port: BookPort, outcome: RunOutcome) -> None:
+    """Every output table and the Dashboard; touches nothing else."""
+    for name, rows in output_rows(outcome.results).items():
+        port.write_table(name, rows, outcome.lang)
+    port.refresh_dashboard(outcome.results, outcome.inputs, outcome.lang)
+
+
+def log_row(action: str, outcome: RunOutcome | None, *, user: str | None = None,
+            now: dt.datetime | None = None, summary: str | None = None) -> list[Any]:
+    """A tblRunLog row: timestamp, user, action, input_sha256, summary."""
+    return [(now or dt.datetime.now()).replace(microsecond=0), user or current_user(), action,
+            outcome.digest if outcome else "", summary if summary is not None else
+            (outcome.summary if outcome else "")]
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): not worth failing a run for
+        return "unknown"
+
+
+def recalc(port: BookPort, *, as_of: dt.date | None = None, action: str = "recalc",
+           user: str | None = None, now: dt.datetime | None = None) -> RunOutcome:
+    """Read, compute, write every output table and the Dashboard, append a run-log row."""
+    outcome = read_and_compute(port, as_of=as_of)
+    write_outputs(port, outcome)
+    append_log(port, outcome, log_row(action, outcome, user=user, now=now))
+    return outcome
+
+
+def append_log(port: BookPort, outcome: RunOutcome, row: list[Any]) -> None:
+    """Rewrite tblRunLog as its previous rows plus ``row`` (columns in contract order)."""
+    raw = outcome.raws.get("tblRunLog")
+    old = []
+    if raw is not None:
+        idx = {norm_label(h): i for i, h in enumerate(raw.header)}
+        cols = [next((idx[norm_label(n)] for n in (c.key, c.zh, c.en) if norm_label(n) in idx), None)
+                for c in schema.TABLES["tblRunLog"].columns]
+        for r in raw.rows:
+            if any(v not in (None, "") for v in r):
+                old.append([r[i] if i is not None and i < len(r) else None for i in cols])
+    port.write_table("tblRunLog", old + [row], outcome.lang)

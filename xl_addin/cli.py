@@ -162,5 +162,16 @@ def import_(path: Path, table: str, csv_file: Path) -> None:
     click.echo(f"{path}: {table} replaced with {n} row(s) from {csv_file}")
 
 
+def _register_distribution() -> None:
+    from .distribution.commands import COMMANDS
+
+    for command in COMMANDS:
+        if command.name not in main.commands:
+            main.add_command(command)
+
+
+_register_distribution()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

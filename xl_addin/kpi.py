@@ -344,3 +344,9 @@ def score_kpi(scheme: Sequence[Indicator], actuals: Sequence[Actual],
     frame = pd.DataFrame(out, columns=list(KPI_COLUMNS))
     frame["kpi_score"] = frame["kpi_score"].astype(object)
     return frame
+
+
+def score_from_parts(weights: Sequence[Fraction], capped: Sequence[Fraction | None]) -> Decimal:
+    """The KPI score from weights and capped achievements (None = N/A), rounded half-up to
+    2 decimals: the rule of plan-rules §3 without the scheme around it (used by the UDF)."""
+    return round_half_up(_exact_score(weights, capped), 2)

@@ -6,10 +6,20 @@
   left of the excess-bonus pool, checks WARN / FAIL, reps on the watchlist, headcount);
 * four small blocks of plain values: targets and sales by quarter, by region, the KPI
   score distribution, bonuses by region;
-* four native Excel charts over those blocks.
+* four native Excel charts over those blocks;
+* a reconciliation block (对账) of live formulas over the output tables' current data
+  ranges (``=SUM('季度奖金'!$J$5:$J$98)``, SUMIFS per region, COUNTIF of scores under the
+  gate and of FAIL checks), each beside what it should equal and the difference.
 
-The numbers are computed by :func:`dashboard_figures` (no workbook involved) and written as
-values, so the sheet reads the same in Excel, LibreOffice and a file preview. The sheet is
+The content is one pure function, :func:`dashboard_cells` (A1 address -> value, formulas
+as :class:`Formula` strings), so a program that can only write cell values (the Excel
+add-in through xlwings) refreshes the existing sheet with it; :func:`refresh_dashboard`
+adds the look, merges and charts when it (re)builds the sheet. The charts read the block
+cells, so a values-only refresh moves them too. The numbers are computed by
+:func:`dashboard_figures` (no workbook involved) and written as values, so the sheet reads
+the same in Excel, LibreOffice and a file preview; the formulas' results are computed here
+as well (:func:`dashboard_formula_results`) and stored in the saved file
+(:mod:`.cached`), so a preview that does not calculate shows them too. The sheet is
 replaced on every call: calling twice leaves one set of cards, blocks and charts.
 """
 from __future__ import annotations
@@ -24,15 +34,22 @@ from openpyxl.chart import BarChart, PieChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
 from openpyxl.chart.shapes import GraphicalProperties
-from openpyxl.styles import Alignment, Border, Side
+from openpyxl.formatting.rule import Rule
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import fmt
 from ..model import QUARTERS, PlanInputs, plan_labels
 from ..money import dec
 from . import schema, styles
+from .styles import CellLook
+from .cached import remember
+from .parse import norm_label
+from .tables import set_value
 
 KPI_BUCKETS: tuple[tuple[str, Decimal | None], ...] = (
     ("<60", Decimal(60)), ("60-70", Decimal(70)), ("70-80", Decimal(80)),
@@ -192,6 +209,389 @@ def dashboard_figures(results: Mapping[str, pd.DataFrame], inputs: PlanInputs,
     )
 
 
+# ----------------------------------------------------------------------------- where the tables are
+
+@dataclass(frozen=True)
+class Place:
+    """Where a table sits: its sheet, header row and each contract column's letter. For
+    tblPlan also the row of each setting whose value cell holds a number."""
+
+    sheet: str
+    header_row: int
+    columns: Mapping[str, str]
+    keyed_rows: Mapping[str, int] = field(default_factory=dict)
+
+    def column(self, key: str, n_rows: int) -> str:
+        """The data range of column ``key`` for ``n_rows`` rows (a table always has at
+        least one data row), sheet-qualified and absolute: ``'季度奖金'!$J$5:$J$98``."""
+        col = self.columns[key]
+        last = self.header_row + max(1, n_rows)
+        return f"{_quoted(self.sheet)}!${col}${self.header_row + 1}:${col}${last}"
+
+    def cell(self, key: str, row: int) -> str:
+        return f"{_quoted(self.sheet)}!${self.columns[key]}${row}"
+
+
+PLACED = ("tblPlan", "tblTargetCube", "tblRepTargets", "tblKpi", "tblBonus", "tblChecks")
+"""The tables the reconciliation formulas read."""
+
+
+def _quoted(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+
+
+def _place(name: str, sheet: str, header_row: int, first_col: int, header: Sequence[Any],
+           rows: Sequence[Sequence[Any]] = ()) -> Place | None:
+    lookup = {}
+    for c in schema.TABLES[name].columns:
+        for label in (c.key, c.zh, c.en):
+            lookup.setdefault(norm_label(label), c.key)
+    columns: dict[str, str] = {}
+    index: dict[str, int] = {}
+    for j, h in enumerate(header):
+        key = lookup.get(norm_label(h))
+        if key and key not in columns:
+            columns[key] = get_column_letter(first_col + j)
+            index[key] = j
+    if any(k not in columns for k in schema.TABLES[name].keys):
+        return None
+    keyed = {}
+    if name == "tblPlan":
+        for n, row in enumerate(rows):
+            key, value = row[index["key"]], row[index["value"]]
+            if isinstance(key, str) and key.strip() and _is_number(value):
+                keyed.setdefault(key.strip(), header_row + 1 + n)
+    return Place(sheet, header_row, columns, keyed)
+
+
+def default_places(inputs: PlanInputs, lang: str) -> dict[str, Place]:
+    """Where :func:`~.build.build_master` puts the tables (its layout, columns in
+    contract order); tblPlan's rows follow :func:`~.build.plan_rows`."""
+    from .build import HEADER_ROW, column_letter, plan_rows
+
+    out = {}
+    for name in PLACED:
+        spec = schema.TABLES[name]
+        sheet = schema.SHEETS[spec.sheet].title(lang)
+        keyed = {}
+        if name == "tblPlan":
+            keyed = {row[0]: HEADER_ROW + 1 + n for n, row in enumerate(plan_rows(inputs.settings, lang))
+                     if _is_number(row[1])}
+        out[name] = Place(sheet, HEADER_ROW, {k: column_letter(name, k) for k in spec.keys}, keyed)
+    return out
+
+
+def places_from_workbook(wb: Workbook) -> dict[str, Place]:
+    """Where the tables really are in an openpyxl workbook (users may move columns);
+    a table that cannot be found falls back to :func:`default_places`' guess."""
+    from openpyxl.utils.cell import range_boundaries
+
+    from .tables import find_table
+
+    out = {}
+    for name in PLACED:
+        try:
+            ws, table = find_table(wb, name)
+        except KeyError:
+            continue
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        cells = list(ws.iter_rows(min_row=min_row, max_row=max_row if name == "tblPlan" else min_row,
+                                  min_col=min_col, max_col=max_col, values_only=True))
+        place = _place(name, ws.title, min_row, min_col, cells[0], cells[1:])
+        if place is not None:
+            out[name] = place
+    return out
+
+
+def places_from_raw(raws: Mapping[str, Any]) -> dict[str, Place]:
+    """Where the tables are, from :class:`~.parse.RawTable` s as any book port reads them
+    (``RunOutcome.raws``; an xlwings book gives the same)."""
+    out = {}
+    for name in PLACED:
+        raw = raws.get(name)
+        if raw is None:
+            continue
+        place = _place(name, raw.sheet, raw.origin[0], raw.origin[1], raw.header, raw.rows)
+        if place is not None:
+            out[name] = place
+    return out
+
+
+# ----------------------------------------------------------------------------- layout and content
+
+class Formula(str):
+    """A formula for a cell (``"=SUM(...)"``), told apart from text that merely starts
+    with "=": write a Formula as a formula, any other text as text."""
+
+
+@dataclass
+class Block:
+    """A block of values on the sheet: where its header, categories and values sit."""
+
+    header_row: int
+    first_col: int
+    last_row: int
+    label_col: int
+    value_cols: tuple[int, ...]
+    formats: tuple[str, ...] = ()
+
+
+@dataclass
+class ReconRow:
+    """A row of the reconciliation block: a live formula and, optionally, what it is
+    compared with and the difference; each with the result Python expects."""
+
+    label: str
+    formula: str
+    value: Any
+    number_format: str
+    note: str = ""
+    compare: str | None = None
+    compare_value: Any = None
+    row: int = 0
+    alarm: str | None = None        # "diff": red unless the difference is 0; "negative": red below 0
+
+
+@dataclass
+class Content:
+    """Everything the Dashboard holds: cell values by address, the formulas' expected
+    results, and where the blocks and the reconciliation rows sit (for styling)."""
+
+    figures: Figures
+    cells: dict[str, Any]
+    results: dict[str, Any]
+    blocks: list[Block]
+    block_rows: list[list[Sequence[Any]]]
+    recon: list[ReconRow]
+    recon_row: int
+    chart_row: int
+
+
+RECON_LABEL_COL = FIRST_COL          # label B (merged B:D), formula E, compare F, difference G, note H
+RECON_VALUE_COL = FIRST_COL + 3
+RECON_MERGE = 3
+RECON_NOTE_MERGE = 7                 # the note spans H:N
+TOLERANCE = "0.005"                  # a difference shown red from half a fen on
+
+
+def _a1(row: int, col: int) -> str:
+    return f"{get_column_letter(col)}{row}"
+
+
+def _ratio(a: Decimal | None, b: Decimal) -> Decimal | None:
+    return a / b if a is not None and b else None
+
+
+def _block_specs(f: Figures, lang: str) -> list[tuple[int, str, list[str], list[Sequence[Any]], list[str], tuple[int, ...]]]:
+    """(first column, caption, headers, rows, formats, value columns) of the four blocks."""
+    big = styles.big_amount_format(lang)
+    pct = "0.0%"
+    quarter_rows = [(f"{q} {theme}".strip(), t, s, _ratio(s, t)) for q, theme, t, s in f.quarters]
+    region_rows = [(name, t, s, _ratio(s, t)) for _, name, t, s in f.regions]
+    return [
+        (FIRST_COL, _t(lang, "季度目标与销售", "Targets and sales by quarter"),
+         [_t(lang, "季度", "Quarter"), _t(lang, "目标", "Target"),
+          _t(lang, "实际销售", "Sales"), _t(lang, "达成率", "Achieved")],
+         quarter_rows, ["@", big, big, pct], (1, 2)),
+        (FIRST_COL + 5, _t(lang, "区域目标与销售", "Targets and sales by region"),
+         [_t(lang, "区域", "Region"), _t(lang, "全年目标", "Annual target"),
+          _t(lang, "累计销售", "Sales to date"), _t(lang, "完成率", "Done")],
+         region_rows, ["@", big, big, pct], (1, 2)),
+        (FIRST_COL + 10, _t(lang, "KPI得分分布", "KPI score distribution"),
+         [_t(lang, "得分", "Score"), _t(lang, "人次", "Rep-quarters")],
+         list(f.kpi_buckets), ["@", "0"], (1,)),
+        (FIRST_COL + 13, _t(lang, "季度奖金（按区域）", "Bonuses by region"),
+         [_t(lang, "区域", "Region"), _t(lang, "奖金合计", "Total"), _t(lang, "占比", "Share")],
+         [(name, total, _ratio(total, f.bonus_total)) for _, name, total in f.bonus_by_region],
+         ["@", "#,##0", pct], (1,)),
+    ]
+
+
+def _sum(df: pd.DataFrame, key: str, where: Any = None) -> Decimal:
+    values = df[key] if where is None else df.loc[where, key]
+    return sum((d for d in map(_number, values) if d is not None), Decimal(0))
+
+
+def _literal(d: Decimal) -> str:
+    return format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f")
+
+
+def _criterion(text: str) -> str:
+    return '"' + str(text).replace('"', '""') + '"'
+
+
+def _reconciliation(results: Mapping[str, pd.DataFrame], inputs: PlanInputs, lang: str,
+                    places: Mapping[str, Place], f: Figures, bonus_block: Block,
+                    first_row: int) -> list[ReconRow]:
+    """The reconciliation rows: live formulas over the output tables' current data
+    ranges, each with the result computed here from ``results``."""
+    s = inputs.settings
+    cube = _frame(results, "tblTargetCube", "target")
+    reps = _frame(results, "tblRepTargets", "sales_target")
+    bonus = _frame(results, "tblBonus", "region", "excess_paid", "total")
+    kpi = _frame(results, "tblKpi", "kpi_score")
+    checks = _frame(results, "tblChecks", "status")
+    plan = places["tblPlan"]
+
+    def setting(key: str, value: Decimal) -> str:
+        row = plan.keyed_rows.get(key)
+        return plan.cell("value", row) if row else _literal(value)
+
+    money, whole, count = "#,##0.00", "#,##0", "0"
+    rng = lambda name, key, df: places[name].column(key, len(df))  # noqa: E731
+    bonus_total, bonus_region = rng("tblBonus", "total", bonus), rng("tblBonus", "region", bonus)
+    regions = [(code, name) for code, name, _ in f.bonus_by_region]
+    r_first = first_row + 3
+    r_last = r_first + len(regions) - 1
+    rows = [
+        ReconRow(_t(lang, "目标分解合计", "Target cube total"),
+                 f"=SUM({rng('tblTargetCube', 'target', cube)})", _sum(cube, "target"), whole,
+                 _t(lang, "对照：计划表的年度目标", "vs the Plan's annual target"),
+                 f"={setting('annual_target', s.annual_target)}", s.annual_target, alarm="diff"),
+        ReconRow(_t(lang, "个人目标合计", "Rep targets total"),
+                 f"=SUM({rng('tblRepTargets', 'sales_target', reps)})", _sum(reps, "sales_target"),
+                 whole, _t(lang, "对照：目标分解合计（差额 = 无人承接的目标）",
+                           "vs the target cube total (difference = targets nobody carries)"),
+                 f"={_a1(first_row, RECON_VALUE_COL)}", _sum(cube, "target"), alarm="diff"),
+        ReconRow(_t(lang, "季度奖金合计", "Quarterly bonuses total"), f"=SUM({bonus_total})",
+                 _sum(bonus, "total"), money,
+                 _t(lang, "对照：以下各区域奖金之和", "vs the sum of the regions below"),
+                 f"=SUM({_a1(r_first, RECON_VALUE_COL)}:{_a1(r_last, RECON_VALUE_COL)})"
+                 if regions else None, None, alarm="diff"),
+    ]
+    region_sums = []
+    for n, (code, name) in enumerate(regions):
+        mask = bonus["region"].astype(str).str.casefold() == str(code).casefold()
+        value = _sum(bonus, "total", mask)
+        region_sums.append(value)
+        rows.append(ReconRow(
+            _t(lang, f"区域奖金 · {name}", f"Bonuses · {name}"),
+            f"=SUMIFS({bonus_total},{bonus_region},{_criterion(code)})", value, money,
+            _t(lang, f"对照：上方“季度奖金（按区域）”的{name}", f"vs {name} in Bonuses by region above"),
+            f"={_a1(bonus_block.header_row + 1 + n, bonus_block.value_cols[0])}",
+            f.bonus_by_region[n][2], alarm="diff"))
+    if regions:
+        rows[2].compare_value = sum(region_sums, Decimal(0))
+    pool_row = first_row + len(rows)
+    used = _sum(bonus, "excess_paid")
+    gate = s.base_gate
+    under = sum(1 for d in map(_number, kpi["kpi_score"]) if d is not None and d < gate)
+    statuses = Counter(str(x).casefold() for x in checks["status"])
+    rows += [
+        ReconRow(_t(lang, "超额奖池（计划）", "Excess pool (plan)"),
+                 f"={setting('excess_pool', s.excess_pool)}", s.excess_pool, whole,
+                 _t(lang, "计划表的全年超额奖励池", "the year's pool on the Plan")),
+        ReconRow(_t(lang, "超额奖金已发", "Excess bonus paid"),
+                 f"=SUM({rng('tblBonus', 'excess_paid', bonus)})", used, money,
+                 _t(lang, "季度奖金表“超额奖金(实发)”之和", "sum of Excess paid on the Bonus sheet")),
+        ReconRow(_t(lang, "超额奖池剩余", "Excess pool left"),
+                 f"={_a1(pool_row, RECON_VALUE_COL)}-{_a1(pool_row + 1, RECON_VALUE_COL)}",
+                 s.excess_pool - used, money,
+                 _t(lang, "奖池 − 已发，不应为负", "pool minus paid; never below zero"),
+                 alarm="negative"),
+        ReconRow(_t(lang, "KPI得分低于门槛（人次）", "KPI scores under the gate"),
+                 f'=COUNTIF({rng("tblKpi", "kpi_score", kpi)},"<"&{setting("base_gate", gate)})',
+                 under, count,
+                 _t(lang, f"门槛 = 计划表 base_gate（{_literal(gate)} 分）",
+                    f"gate = base_gate on the Plan ({_literal(gate)})")),
+        ReconRow(_t(lang, "检查“不通过”项", "Checks FAIL"),
+                 f'=COUNTIF({rng("tblChecks", "status", checks)},"FAIL")',
+                 statuses.get("fail", 0), count,
+                 _t(lang, "检查结果表中状态为 FAIL 的行", "rows of the Checks table with status FAIL")),
+        ReconRow(_t(lang, "检查“注意”项", "Checks WARN"),
+                 f'=COUNTIF({rng("tblChecks", "status", checks)},"WARN")',
+                 statuses.get("warn", 0), count,
+                 _t(lang, "检查结果表中状态为 WARN 的行", "rows of the Checks table with status WARN")),
+    ]
+    for n, r in enumerate(rows):
+        r.row = first_row + n
+    return rows
+
+
+def _content(results: Mapping[str, pd.DataFrame], inputs: PlanInputs, lang: str,
+             places: Mapping[str, Place] | None) -> Content:
+    f = dashboard_figures(results, inputs, lang)
+    found = dict(places or {})
+    places = {**default_places(inputs, lang), **found}
+    cells: dict[str, Any] = {}
+    year = inputs.settings.fiscal_year
+    cells["B1"] = _t(lang, f"{year}年销售计划 · 仪表板", f"Sales plan {year} · Dashboard")
+    cells["B2"] = _t(lang, "本页由 xl-addin 自动生成（new / recalc），请勿在此页输入。金额单位：元；"
+                           "万 = 10,000 元，亿 = 100,000,000 元。",
+                     "Made by xl-addin (new / recalc); do not type on this sheet. Amounts in "
+                     "CNY; m = million.")
+    for n, (label, value, note, _) in enumerate(_cards(f, lang)):
+        col = FIRST_COL + n * CARD_COLS
+        for row, text in ((CARD_ROW, label), (CARD_ROW + 1, value), (CARD_ROW + 2, note)):
+            cells[_a1(row, col)] = text
+    blocks, block_rows = [], []
+    for col, caption, headers, rows, formats, value_cols in _block_specs(f, lang):
+        cells[_a1(BLOCK_ROW, col)] = caption
+        for j, h in enumerate(headers):
+            cells[_a1(BLOCK_ROW + 1, col + j)] = h
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                cells[_a1(BLOCK_ROW + 2 + i, col + j)] = v
+        blocks.append(Block(BLOCK_ROW + 1, col, BLOCK_ROW + 1 + len(rows), col,
+                            tuple(col + v for v in value_cols), tuple(formats)))
+        block_rows.append(rows)
+    chart_row = max(b.last_row for b in blocks) + 2
+    recon_row = chart_row + 2 * CHART_ROWS + 1
+    recon = _reconciliation(results, inputs, lang, places, f, blocks[3], recon_row + 3)
+    cells[_a1(recon_row, RECON_LABEL_COL)] = _t(lang, "对账 · 实时公式", "Reconciliation · live formulas")
+    cells[_a1(recon_row + 1, RECON_LABEL_COL)] = _t(
+        lang, "以下数值是直接汇总各计算表的公式，Excel、WPS 和 LibreOffice 打开文件时重新计算；差额应为 0。",
+        "These cells are formulas over the computed tables, recalculated when Excel, WPS or "
+        "LibreOffice opens the file; every difference should be 0.")
+    headers = [_t(lang, "项目", "Item"), _t(lang, "公式结果", "Formula"), _t(lang, "对照值", "Expected"),
+               _t(lang, "差额", "Difference"), _t(lang, "说明", "Note")]
+    for j, h in zip((0, 3, 4, 5, 6), headers):
+        cells[_a1(recon_row + 2, RECON_LABEL_COL + j)] = h
+    results_by_cell: dict[str, Any] = {}
+    v, c, d = (get_column_letter(RECON_VALUE_COL + k) for k in range(3))
+    for r in recon:
+        cells[_a1(r.row, RECON_LABEL_COL)] = r.label
+        cells[f"{v}{r.row}"] = Formula(r.formula)
+        results_by_cell[f"{v}{r.row}"] = r.value
+        if r.compare is not None:
+            cells[f"{c}{r.row}"] = Formula(r.compare)
+            cells[f"{d}{r.row}"] = Formula(f"={v}{r.row}-{c}{r.row}")
+            results_by_cell[f"{c}{r.row}"] = r.compare_value
+            results_by_cell[f"{d}{r.row}"] = r.value - r.compare_value
+        else:
+            cells[f"{c}{r.row}"] = cells[f"{d}{r.row}"] = None
+        cells[_a1(r.row, RECON_VALUE_COL + 3)] = r.note
+    return Content(f, cells, results_by_cell, blocks, block_rows, recon, recon_row, chart_row)
+
+
+def dashboard_cells(results: Mapping[str, pd.DataFrame], inputs: PlanInputs, lang: str,
+                    places: Mapping[str, Place] | None = None) -> dict[str, Any]:
+    """Every value of the Dashboard by A1 address: title, cards, the four blocks and the
+    reconciliation block, whose live formulas are :class:`Formula` strings (``"=SUM(...)"``).
+
+    Pure: no workbook involved, so any program that can write cells refreshes the sheet
+    with it (the Excel add-in writes these values into the existing sheet; its charts
+    point at the block cells, so they follow). The addresses depend only on the number of
+    quarters and regions; a blank cell is listed as None, so writing every item also
+    clears what a previous run left. ``places`` says where the tables are
+    (:func:`places_from_workbook`, :func:`places_from_raw`); by default where
+    :func:`~.build.build_master` puts them. Write a :class:`Formula` as a formula and any
+    other text as text (quote it when it starts with =, +, - or @)."""
+    return _content(results, inputs, lang, places).cells
+
+
+def dashboard_formula_results(results: Mapping[str, pd.DataFrame], inputs: PlanInputs,
+                              lang: str, places: Mapping[str, Place] | None = None
+                              ) -> dict[str, Any]:
+    """The result each formula of :func:`dashboard_cells` gives, computed here from
+    ``results`` (exact Decimal for money, int for counts), by A1 address."""
+    return _content(results, inputs, lang, places).results
+
+
 # ----------------------------------------------------------------------------- the sheet
 
 def _fresh_sheet(wb: Workbook, lang: str) -> Worksheet:
@@ -253,17 +653,17 @@ def _cards(f: Figures, lang: str) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def _write_cards(ws: Worksheet, f: Figures, lang: str) -> None:
+def _style_cards(ws: Worksheet, f: Figures, lang: str) -> None:
     fill = styles.solid(styles.CARD_FILL)
     white = Side(style="medium", color=styles.WHITE)
     edge = Border(left=white, right=white)
-    for n, (label, value, note, color) in enumerate(_cards(f, lang)):
+    for n, (*_, color) in enumerate(_cards(f, lang)):
         col = FIRST_COL + n * CARD_COLS
-        for row, text, font in ((CARD_ROW, label, styles.font(lang, size=9, color=styles.MUTED)),
-                                (CARD_ROW + 1, value, styles.font(lang, size=18, bold=True, color=color)),
-                                (CARD_ROW + 2, note, styles.font(lang, size=8, color=styles.MUTED))):
+        for row, font in ((CARD_ROW, styles.font(lang, size=9, color=styles.MUTED)),
+                          (CARD_ROW + 1, styles.font(lang, size=18, bold=True, color=color)),
+                          (CARD_ROW + 2, styles.font(lang, size=8, color=styles.MUTED))):
             ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=col + CARD_COLS - 1)
-            cell = ws.cell(row, col, text)
+            cell = ws.cell(row, col)
             cell.font = font
             cell.alignment = Alignment(horizontal="center", vertical="center")
             for c in range(col, col + CARD_COLS):
@@ -272,62 +672,60 @@ def _write_cards(ws: Worksheet, f: Figures, lang: str) -> None:
     ws.row_dimensions[CARD_ROW + 1].height = 34
 
 
-@dataclass
-class Block:
-    """A block of values on the sheet: where its header, categories and values sit."""
-
-    header_row: int
-    first_col: int
-    last_row: int
-    label_col: int
-    value_cols: tuple[int, ...]
-
-
-def _write_block(ws: Worksheet, col: int, caption: str, headers: Sequence[str],
-                 rows: Sequence[Sequence[Any]], formats: Sequence[str], lang: str,
-                 label_col: int = 0, value_cols: tuple[int, ...] = (1,)) -> Block:
-    ws.cell(BLOCK_ROW, col, caption).font = styles.caption_font("out", lang)
+def _style_blocks(ws: Worksheet, content: Content, lang: str) -> None:
     header = styles.header_look("out", lang)
-    for j, h in enumerate(headers):
-        header.apply(ws.cell(BLOCK_ROW + 1, col + j, h))
-    for i, row in enumerate(rows):
-        for j, v in enumerate(row):
-            cell = ws.cell(BLOCK_ROW + 2 + i, col + j, v)
-            look = styles.data_look(schema.TEXT if j == label_col else schema.NUM, "out", lang)
-            look.apply(cell, formats[j])
-    return Block(BLOCK_ROW + 1, col, BLOCK_ROW + 1 + len(rows),
-                 col + label_col, tuple(col + v for v in value_cols))
+    for block, rows in zip(content.blocks, content.block_rows):
+        col = block.first_col
+        ws.cell(BLOCK_ROW, col).font = styles.caption_font("out", lang)
+        for j in range(len(block.formats)):
+            header.apply(ws.cell(BLOCK_ROW + 1, col + j))
+        for i in range(len(rows)):
+            for j, number_format in enumerate(block.formats):
+                kind = schema.TEXT if col + j == block.label_col else schema.NUM
+                styles.data_look(kind, "out", lang).apply(ws.cell(BLOCK_ROW + 2 + i, col + j), number_format)
 
 
-def _ratio(a: Decimal | None, b: Decimal) -> Decimal | None:
-    return a / b if a is not None and b else None
-
-
-def _write_blocks(ws: Worksheet, f: Figures, lang: str) -> list[Block]:
-    big = styles.big_amount_format(lang)
-    pct = "0.0%"
-    has_sales = any(s is not None for *_, s in f.quarters)
-    quarter_rows = [(f"{q} {theme}".strip(), t, s, _ratio(s, t)) for q, theme, t, s in f.quarters]
-    region_rows = [(name, t, s, _ratio(s, t)) for _, name, t, s in f.regions]
-    sales_cols = (1, 2) if has_sales else (1,)
-    blocks = [
-        _write_block(ws, FIRST_COL, _t(lang, "季度目标与销售", "Targets and sales by quarter"),
-                     [_t(lang, "季度", "Quarter"), _t(lang, "目标", "Target"),
-                      _t(lang, "实际销售", "Sales"), _t(lang, "达成率", "Achieved")],
-                     quarter_rows, ["@", big, big, pct], lang, value_cols=sales_cols),
-        _write_block(ws, FIRST_COL + 5, _t(lang, "区域目标与销售", "Targets and sales by region"),
-                     [_t(lang, "区域", "Region"), _t(lang, "全年目标", "Annual target"),
-                      _t(lang, "累计销售", "Sales to date"), _t(lang, "完成率", "Done")],
-                     region_rows, ["@", big, big, pct], lang, value_cols=sales_cols),
-        _write_block(ws, FIRST_COL + 10, _t(lang, "KPI得分分布", "KPI score distribution"),
-                     [_t(lang, "得分", "Score"), _t(lang, "人次", "Rep-quarters")],
-                     f.kpi_buckets, ["@", "0"], lang),
-        _write_block(ws, FIRST_COL + 13, _t(lang, "季度奖金（按区域）", "Bonuses by region"),
-                     [_t(lang, "区域", "Region"), _t(lang, "奖金合计", "Total"), _t(lang, "占比", "Share")],
-                     [(name, total, _ratio(total, f.bonus_total)) for _, name, total in f.bonus_by_region],
-                     ["@", "#,##0", pct], lang),
-    ]
-    return blocks
+def _style_reconciliation(ws: Worksheet, content: Content, lang: str) -> None:
+    top = content.recon_row
+    ws.cell(top, RECON_LABEL_COL).font = styles.caption_font("out", lang)
+    ws.cell(top + 1, RECON_LABEL_COL).font = styles.hint_font(lang)
+    header = styles.header_look("out", lang)
+    label_end = RECON_LABEL_COL + RECON_MERGE - 1
+    note_col = RECON_VALUE_COL + 3
+    ws.merge_cells(start_row=top + 2, start_column=RECON_LABEL_COL, end_row=top + 2, end_column=label_end)
+    for c in (*range(RECON_LABEL_COL, label_end + 1), RECON_VALUE_COL, RECON_VALUE_COL + 1,
+              RECON_VALUE_COL + 2):
+        header.apply(ws.cell(top + 2, c))
+    note_end = note_col + RECON_NOTE_MERGE - 1
+    ws.merge_cells(start_row=top + 2, start_column=note_col, end_row=top + 2, end_column=note_end)
+    for c in range(note_col, note_end + 1):
+        header.apply(ws.cell(top + 2, c))
+    text = styles.data_look(schema.TEXT, "out", lang)
+    note = CellLook(styles.font(lang, size=9, color=styles.MUTED), text.fill, text.border,
+                    Alignment(horizontal="left", vertical="center", indent=1), "General")
+    number = styles.data_look(schema.NUM, "out", lang)
+    for r in content.recon:
+        ws.merge_cells(start_row=r.row, start_column=RECON_LABEL_COL, end_row=r.row, end_column=label_end)
+        ws.merge_cells(start_row=r.row, start_column=note_col, end_row=r.row, end_column=note_end)
+        for c in range(RECON_LABEL_COL, label_end + 1):
+            text.apply(ws.cell(r.row, c))
+        for c in range(RECON_VALUE_COL, RECON_VALUE_COL + 3):
+            number.apply(ws.cell(r.row, c), r.number_format)
+        for c in range(note_col, note_end + 1):
+            note.apply(ws.cell(r.row, c))
+    # The reconciliation prints on a page of its own, after the cards, blocks and charts.
+    ws.row_breaks.append(Break(id=top - 1))
+    bad = DifferentialStyle(font=Font(color=styles.BAD, bold=True), fill=styles.solid(styles.BAD_FILL))
+    for r in content.recon:
+        if r.alarm == "diff":
+            target = _a1(r.row, RECON_VALUE_COL + 2)
+            rule = Rule(type="expression", dxf=bad, formula=[f"ABS({target})>={TOLERANCE}"])
+        elif r.alarm == "negative":
+            target = _a1(r.row, RECON_VALUE_COL)
+            rule = Rule(type="expression", dxf=bad, formula=[f"{target}<0"])
+        else:
+            continue
+        ws.conditional_formatting.add(target, rule)
 
 
 # ----------------------------------------------------------------------------- charts
@@ -377,20 +775,21 @@ def _pie(ws: Worksheet, block: Block, title: str) -> PieChart:
     return chart
 
 
-def _axis(ws: Worksheet, block: Block, lang: str) -> str:
+def _axis(block: Block, rows: Sequence[Sequence[Any]], lang: str) -> str:
     """The axis format for a block's amounts, judged by its largest value."""
-    values = [ws.cell(r, c).value for r in range(block.header_row + 1, block.last_row + 1)
-              for c in block.value_cols]
-    largest = max((float(v) for v in values if isinstance(v, (int, float, Decimal))), default=0.0)
+    offsets = [c - block.first_col for c in block.value_cols]
+    values = [row[j] for row in rows for j in offsets]
+    largest = max((float(v) for v in values if _is_number(v)), default=0.0)
     return styles.axis_amount_format(lang, largest)
 
 
-def _write_charts(ws: Worksheet, blocks: list[Block], lang: str) -> None:
-    quarter, region, kpi, bonus = blocks
+def _write_charts(ws: Worksheet, content: Content, lang: str) -> None:
+    quarter, region, kpi, bonus = content.blocks
+    q_rows, r_rows, *_ = content.block_rows
     q = _bar(ws, quarter, _t(lang, "季度目标与实际销售", "Target and sales by quarter"),
-             _axis(ws, quarter, lang), (TARGET_COLOR, ACTUAL_COLOR))
+             _axis(quarter, q_rows, lang), (TARGET_COLOR, ACTUAL_COLOR))
     r = _bar(ws, region, _t(lang, "区域全年目标与累计销售", "Annual target and sales by region"),
-             _axis(ws, region, lang), (TARGET_COLOR, ACTUAL_COLOR))
+             _axis(region, r_rows, lang), (TARGET_COLOR, ACTUAL_COLOR))
     k = _bar(ws, kpi, _t(lang, "KPI得分分布（人次）", "KPI scores (rep-quarters)"), "0",
              (ACTUAL_COLOR,))
     under = DataPoint(idx=0)
@@ -401,7 +800,7 @@ def _write_charts(ws: Worksheet, blocks: list[Block], lang: str) -> None:
     for flag in ("showPercent", "showCatName", "showSerName", "showLegendKey"):
         setattr(k.series[0].dLbls, flag, False)
     b = _pie(ws, bonus, _t(lang, "季度奖金区域占比", "Bonuses by region"))
-    top = max(bl.last_row for bl in blocks) + 2
+    top = content.chart_row
     left, right = get_column_letter(FIRST_COL), get_column_letter(FIRST_COL + 4 * CARD_COLS)
     ws.add_chart(q, f"{left}{top}")
     ws.add_chart(r, f"{right}{top}")
@@ -409,20 +808,39 @@ def _write_charts(ws: Worksheet, blocks: list[Block], lang: str) -> None:
     ws.add_chart(b, f"{right}{top + CHART_ROWS}")
 
 
+def write_cells(ws: Worksheet, cells: Mapping[str, Any]) -> None:
+    """Write :func:`dashboard_cells` into ``ws``: a :class:`Formula` as a formula, other
+    text as text (never evaluated), numbers and blanks as they are."""
+    for address, value in cells.items():
+        cell = ws[address]
+        if isinstance(value, Formula):
+            cell.value = str(value)
+        else:
+            set_value(cell, value)
+
+
 def refresh_dashboard(wb: Workbook, results: Mapping[str, pd.DataFrame], inputs: PlanInputs,
                       lang: str) -> None:
     """(Re)build the Dashboard sheet from the output tables in ``results`` (contract table
-    name -> frame) and the plan. Replaces the sheet, so fetch it again from ``wb`` after."""
-    f = dashboard_figures(results, inputs, lang)
+    name -> frame) and the plan. Replaces the sheet, so fetch it again from ``wb`` after.
+
+    The cells come from :func:`dashboard_cells` (formulas read the tables where
+    :func:`places_from_workbook` finds them); the look, merges, conditional formats and
+    charts are made here. The formulas' results are left on ``wb``
+    (:func:`~.cached.remember`) for :func:`~.xlsx.save_atomic` to store in the file."""
+    content = _content(results, inputs, lang, places_from_workbook(wb))
     ws = _fresh_sheet(wb, lang)
-    year = inputs.settings.fiscal_year
-    ws["B1"] = _t(lang, f"{year}年销售计划 · 仪表板", f"Sales plan {year} · Dashboard")
     ws["B1"].font = styles.font(lang, size=18, bold=True, color=styles.TITLE_INK)
     ws.row_dimensions[1].height = 30
-    hint = _t(lang, "本页由 xl-addin 自动生成（new / recalc），请勿在此页输入。金额单位：元；万 = 10,000 元，亿 = 100,000,000 元。",
-              "Made by xl-addin (new / recalc); do not type on this sheet. Amounts in CNY; m = million.")
-    ws["B2"] = hint
     ws["B2"].font = styles.hint_font(lang)
-    _write_cards(ws, f, lang)
-    blocks = _write_blocks(ws, f, lang)
-    _write_charts(ws, blocks, lang)
+    _style_cards(ws, content.figures, lang)
+    _style_blocks(ws, content, lang)
+    _style_reconciliation(ws, content, lang)
+    write_cells(ws, content.cells)
+    for address, value in content.cells.items():
+        if isinstance(value, str) and not isinstance(value, Formula):
+            # Text format: a values-only refresh (Excel's range.values) keeps "25.0%" or
+            # "3 / 0" as the text it is instead of parsing it into a number or a date.
+            ws[address].number_format = "@"
+    _write_charts(ws, content, lang)
+    remember(wb, {(ws.title, address): value for address, value in content.results.items()})

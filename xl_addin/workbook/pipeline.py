@@ -21,6 +21,7 @@ from ..engine import Results, compute
 from ..errors import InputError
 from ..model import PlanInputs
 from . import schema
+from .i18n import check_message
 from .tables import cell_value
 from .parse import RawTable, detect_lang, inputs_from_raw, locate, norm_label
 
@@ -45,11 +46,19 @@ class RunOutcome:
     raws: dict[str, RawTable]
 
 
-def output_rows(results: Results) -> dict[str, list[list[Any]]]:
-    """Each output table's rows as cell values, columns in contract order."""
+def output_rows(results: Results, lang: str = "en") -> dict[str, list[list[Any]]]:
+    """Each output table's rows as cell values, columns in contract order. The
+    ``message`` of tblChecks is in ``lang`` (:func:`~.i18n.check_message`, from each
+    check's code and params); ``item`` and every code stay language-neutral."""
     out = {}
     for name, df in results.tables().items():
         out[name] = [[cell_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    checks = out.get("tblChecks", [])
+    if len(results.check_rows) == len(checks):
+        col = schema.TABLES["tblChecks"].keys.index("message")
+        for row, check in zip(checks, results.check_rows):
+            if check.code:
+                row[col] = check_message(check.code, check.params, lang)
     return out
 
 
@@ -109,7 +118,7 @@ def summarize(results: Results) -> str:
 
 def write_outputs(port: BookPort, outcome: RunOutcome) -> None:
     """Every output table and the Dashboard; touches nothing else."""
-    for name, rows in output_rows(outcome.results).items():
+    for name, rows in output_rows(outcome.results, outcome.lang).items():
         port.write_table(name, rows, outcome.lang)
     port.refresh_dashboard(outcome.results, outcome.inputs, outcome.lang)
 

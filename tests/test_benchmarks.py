@@ -1,0 +1,111 @@
+"""The benchmarks keep working (no timing assertions), and the formula version of the
+calculation, recalculated by LibreOffice, agrees with our engine: an independent second
+implementation of the KPI and bonus rules."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from support.libreoffice import recalc_xlsx, require_soffice
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYS = {"reps", "recalc_s", "io_floor_s", "libreoffice_s", "regional_s", "peak_rss_mb"}
+
+
+def test_run_benchmark_small(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--reps", "200", "--runs", "1",
+         "--skip-libreoffice", "--json", str(out), "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert set(figures) == KEYS
+    assert figures["reps"] == 200
+    for key in KEYS - {"reps"}:
+        value = figures[key]
+        assert value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                 and value >= 0), (key, value)
+    for key in ("recalc_s", "io_floor_s", "peak_rss_mb"):
+        assert figures[key] is not None and figures[key] > 0, key
+    assert figures["libreoffice_s"] is None          # skipped
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == figures
+
+
+def test_core_benchmark_small():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "core.py"), "--reps", "100",
+                           "--runs", "1"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert figures["reps"] == 100 and figures["rows"] == 400
+
+
+def test_formula_master_matches_engine_in_libreoffice(tmp_path):
+    require_soffice()
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.formula_master import compare, read_results, write_formula_master
+    from benchmarks.synth import synth_inputs
+    from xl_addin.engine import compute
+
+    inputs = synth_inputs(20, seed=7, regions=4)
+    path = tmp_path / "formulas.xlsx"
+    assert write_formula_master(inputs, path) == 80
+    engine = compute(inputs)
+    # XlsxWriter stores 0 for every formula: unrecalculated, the comparison must fail
+    assert compare(read_results(path), engine, sample=None)
+    out = recalc_xlsx(path, tmp_path / "lo")
+    results = read_results(out)
+    assert len(results) == 80
+    assert compare(results, engine, sample=None) == []
+    scores = [float(results[(r, q)]["kpi_score"]) for r, q in
+              zip(engine.kpi["rep_id"], engine.kpi["quarter"])]
+    assert all(abs(s - float(k)) <= 0.01 for s, k in zip(scores, engine.kpi["kpi_score"]))
+    assert len(set(scores)) > 40                     # real, varied scores
+
+
+# ----------------------------------------------------------------------------- fast reading
+
+def _same_tables(a, b):
+    assert list(a) == list(b)
+    for name in a:
+        x, y = a[name], b[name]
+        assert (x.sheet, x.header, x.origin) == (y.sheet, y.header, y.origin), name
+        assert x.rows == y.rows, name
+        assert [[type(v) for v in r] for r in x.rows] == [[type(v) for v in r] for r in y.rows], name
+
+
+def test_calamine_reading_matches_openpyxl(sample_master):
+    """XlsxBook reads the tables with python-calamine, without loading openpyxl, and gets
+    exactly what openpyxl reads (types included: blanks None, whole numbers int, dates
+    datetimes)."""
+    from xl_addin.workbook.pipeline import input_digest
+    from xl_addin.workbook.xlsx import XlsxBook, load, raw_tables
+
+    book = XlsxBook.open(sample_master)
+    fast = book.raw_tables()
+    fast = {k: fast[k] for k in fast}                # output tables are read on first use
+    assert book._wb is None                          # no openpyxl load for reading
+    slow = raw_tables(load(sample_master))
+    _same_tables(fast, slow)
+    assert input_digest(fast) == input_digest(slow)
+
+
+def test_formula_in_an_input_table_is_read_by_openpyxl(sample_master):
+    """openpyxl reads a formula's text where calamine would read its cached result, so a
+    sheet with a formula is read by openpyxl (read-only), and the values, hence the errors
+    the user sees, stay exactly as before."""
+    import openpyxl
+
+    from xl_addin.workbook.xlsx import XlsxBook, load, raw_tables
+
+    wb = openpyxl.load_workbook(sample_master)
+    raw = raw_tables(wb)["tblActuals"]
+    ws = wb[raw.sheet]
+    ws.cell(raw.origin[0] + 1, raw.origin[1] + 2).value = "=1+2"
+    wb.save(sample_master)
+    book = XlsxBook.open(sample_master)
+    tables = book.raw_tables()
+    assert "=1+2" in tables["tblActuals"].rows[0]
+    _same_tables({k: tables[k] for k in tables}, raw_tables(load(sample_master)))

@@ -1,0 +1,229 @@
+"""Ribbon macros: the recalc, check, regional and email buttons, run on the open book.
+
+Each macro takes the xlwings ``Book`` (default: the book that called it through
+``RunPython``) and runs the very pipeline the CLI runs (:mod:`xl_addin.workbook.pipeline`),
+reading and writing through xlwings tables and ranges, never by saving and reloading the
+file. Only output tables, the Dashboard's values and the run log are written.
+Invalid input shows one alert listing the problems with their cells; nothing is written.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xlwings as xw
+
+from .errors import InputError
+from .workbook import pipeline, schema
+from .workbook.parse import RawTable, norm_label
+from .workbook.tables import looks_like_formula
+
+TITLE = "xl_addin"
+MAX_PROBLEMS_SHOWN = 12
+
+
+def _excel_value(v: Any) -> Any:
+    """A Python value as xlwings writes it: Decimal to float, blanks to None, and text
+    that Excel would take for a formula kept as text."""
+    from decimal import Decimal
+
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() and abs(v) < 2**53 else float(v)
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return dt.datetime(v.year, v.month, v.day)
+    if looks_like_formula(v):
+        return "'" + v
+    return v
+
+
+class XlwingsBook:
+    """A :class:`~xl_addin.workbook.pipeline.BookPort` over an open xlwings Book."""
+
+    def __init__(self, book: "xw.Book"):
+        self.book = book
+        self._tables: dict[str, Any] | None = None
+
+    def _find(self) -> dict[str, Any]:
+        if self._tables is None:
+            found = {}
+            for sheet in self.book.sheets:
+                for table in sheet.tables:
+                    if table.name in schema.TABLES:
+                        found[table.name] = (sheet, table)
+            self._tables = found
+        return self._tables
+
+    def raw_tables(self) -> dict[str, RawTable]:
+        out = {}
+        for name, (sheet, table) in self._find().items():
+            header_rng = table.header_row_range
+            header = ["" if v is None else str(v) for v in _row(header_rng.value)]
+            body = table.data_body_range
+            rows = body.options(ndim=2).value if body is not None else []
+            out[name] = RawTable(name, sheet.name, header, [list(r) for r in rows or []],
+                                 (header_rng.row, header_rng.column))
+        return out
+
+    def write_table(self, name: str, rows: list[list[Any]], lang: str) -> None:
+        sheet, table = self._find()[name]
+        header = ["" if v is None else str(v) for v in _row(table.header_row_range.value)]
+        spec = schema.TABLES[name]
+        keys = []
+        for h in header:  # keep the user's column order and labels
+            key = next((c.key for c in spec.columns
+                        if norm_label(h) in (norm_label(c.key), norm_label(c.zh), norm_label(c.en))), None)
+            keys.append(key)
+        pos = {k: i for i, k in enumerate(spec.keys)}
+        data = [[_excel_value(r[pos[k]]) if k in pos else None for k in keys] for r in rows]
+        if not data:
+            data = [[None] * len(header)]
+        df = pd.DataFrame(data, columns=header, dtype=object)
+        table.update(df, index=False)
+
+    def refresh_dashboard(self, results, inputs, lang: str) -> None:
+        from .workbook.dashboard import Formula, dashboard_cells
+
+        title = schema.SHEETS["dashboard"].title(lang)
+        names = [s.name for s in self.book.sheets]
+        if title not in names:
+            return  # the user removed the Dashboard: nothing to refresh
+        sheet = self.book.sheets[title]
+        for address, value in dashboard_cells(results.tables(), inputs, lang).items():
+            rng = sheet[address]
+            if isinstance(value, Formula):
+                rng.formula = value
+            else:
+                rng.value = _excel_value(value)
+
+
+def _row(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else [v]
+
+
+def _caller(book: "xw.Book | None") -> "xw.Book":
+    return book if book is not None else xw.Book.caller()
+
+
+def _alert(book: "xw.Book", text: str, *, mode: str = "info", buttons: str = "ok") -> Any:
+    try:
+        return book.app.alert(text, title=TITLE, buttons=buttons, mode=mode)
+    except Exception:  # an engine without alerts must not turn a good run into an error
+        return None
+
+
+def _problems_text(e: InputError) -> str:
+    lines = [f"输入有 {len(e.problems)} 处问题，未写入任何内容 / {len(e.problems)} problem(s) in the input; nothing was written:"]
+    lines += [f"• {p}" for p in e.problems[:MAX_PROBLEMS_SHOWN]]
+    if len(e.problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"… +{len(e.problems) - MAX_PROBLEMS_SHOWN} (xl-addin check 查看全部 / shows all)")
+    return "\n".join(lines)
+
+
+def recalc(book: "xw.Book | None" = None, *, now: dt.datetime | None = None) -> pipeline.RunOutcome | None:
+    """重算奖金 Recalculate bonuses: every output table, the Dashboard and a run-log row."""
+    book = _caller(book)
+    try:
+        outcome = pipeline.recalc(XlwingsBook(book), action="recalc-excel", now=now)
+    except InputError as e:
+        _alert(book, _problems_text(e), mode="critical")
+        return None
+    _alert(book, f"重算完成 / Recalculated.\n{outcome.summary}")
+    return outcome
+
+
+def check(book: "xw.Book | None" = None) -> pipeline.RunOutcome | None:
+    """检查计划 Check plan: the Checks table plus a short alert; nothing else is written."""
+    book = _caller(book)
+    port = XlwingsBook(book)
+    try:
+        outcome = pipeline.read_and_compute(port)
+    except InputError as e:
+        _alert(book, _problems_text(e), mode="critical")
+        return None
+    port.write_table("tblChecks", pipeline.output_rows(outcome.results, outcome.lang)["tblChecks"],
+                     outcome.lang)
+    counts = outcome.results.checks["status"].value_counts().to_dict()
+    text = (f"检查完成 / Checked: {counts.get('OK', 0)} OK, {counts.get('WARN', 0)} WARN, "
+            f"{counts.get('FAIL', 0)} FAIL")
+    _alert(book, text, mode="critical" if counts.get("FAIL") else "info")
+    return outcome
+
+
+def _master_dir(book: "xw.Book") -> Path:
+    try:
+        full = Path(book.fullname)
+        if full.parent != Path("") and full.parent.exists():
+            return full.parent
+    except Exception:
+        pass
+    return Path.cwd()
+
+
+def regional(book: "xw.Book | None" = None, out_dir: Path | str | None = None) -> list[Path] | None:
+    """生成区域工作簿 Regional workbooks: one file per sales region, saved next to the master."""
+
+    book = _caller(book)
+    try:
+        outcome = pipeline.read_and_compute(XlwingsBook(book))
+    except InputError as e:
+        _alert(book, _problems_text(e), mode="critical")
+        return None
+    target = Path(out_dir) if out_dir else _master_dir(book) / "regional"
+    manifest = _write_regional(book, outcome, target)
+    paths = [target / e.file for e in manifest.files]
+    _alert(book, f"已生成 {len(paths)} 个区域工作簿 / {len(paths)} regional workbooks written to:\n{target}")
+    return paths
+
+
+def _write_regional(book: "xw.Book", outcome: pipeline.RunOutcome, target: Path):
+    from .distribution import regional as regional_mod
+
+    return regional_mod.write_regional(outcome.inputs, outcome.results, target,
+                                       input_sha256=outcome.digest, master_name=book.name,
+                                       lang=outcome.lang)
+
+
+def email(book: "xw.Book | None" = None, out_dir: Path | str | None = None, *,
+          confirm: bool | None = None, dry_run: bool = False, settings=None) -> list | None:
+    """发送邮件 Email regional workbooks: builds them, asks for confirmation, sends each to
+    its regional manager with the SMTP settings of the user's config file."""
+    from .distribution import email as email_mod
+    from .distribution import regional as regional_mod
+
+    book = _caller(book)
+    try:
+        outcome = pipeline.read_and_compute(XlwingsBook(book))
+    except InputError as e:
+        _alert(book, _problems_text(e), mode="critical")
+        return None
+    target = Path(out_dir) if out_dir else _master_dir(book) / "regional"
+    files = regional_mod.regional_files(_write_regional(book, outcome, target), target)
+    if confirm is None:
+        who = "\n".join(f"{f.region_name}: {f.manager} <{f.email}>" for f in files)
+        answer = _alert(book, f"发送 {len(files)} 封邮件? / Send {len(files)} emails?\n{who}",
+                        buttons="ok_cancel", mode="info")
+        confirm = str(answer).lower() == "ok"
+    if not confirm:
+        return []
+    try:
+        results = email_mod.send_all(files, settings if settings is not None or dry_run
+                                     else email_mod.load_settings(None),
+                                     log_path=target / "send_log.jsonl", dry_run=dry_run,
+                                     outbox=target / "outbox", lang=outcome.lang)
+    except email_mod.EmailError as e:
+        _alert(book, f"邮件未发送 / Not sent:\n{e}", mode="critical")
+        return None
+    counts = email_mod.count_by_status(results)
+    _alert(book, "邮件 / Email: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return results
+
+
+def main() -> None:
+    """Entry point for xlwings' standard add-in "Run main" button (see workbooks/*.py)."""
+    recalc()

@@ -1,0 +1,693 @@
+"""Bonus statements that explain themselves: one rep's KPI and bonus, line by line.
+
+:func:`build_statement` turns the plan inputs and the engine's results into a
+:class:`RepStatement`: for each quarter the rep has a target in, every KPI indicator with
+its actual, target, achievement, cap, weight and points (or why it is N/A), the gate
+decision, the excess bonus with the pool's scaling factor, the new-customer award with the
+rep's rank, the collection award and the quarter's total; then the annual awards with the
+rep's rank, and the total in figures and in words. It is pure (no files, no printing): the
+regional workbook writer (:mod:`xl_addin.distribution.regional`) lays it out as a sheet, and
+:func:`render_text` gives the text that ``xl-addin explain`` prints.
+
+Every amount comes from the engine's tables (tblKpi, tblBonus, the pool, the new-customer
+ranking, tblAwards), so a statement can never disagree with the master workbook. Only the
+presentation is computed here:
+
+* **points** per indicator are the KPI score split over the indicators in proportion to
+  effective weight x capped achievement, by largest remainder to the hundredth, so the
+  points shown add up to the score exactly (plan-rules: parts always add up to the whole);
+* **ranks** for the annual awards use the award's own measure (annual sales over the
+  reported quarters; the rise of the KPI score from the first to the latest reported
+  quarter, for reps with at least two) with competition ranking (1, 2, 2, 4).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from .engine import Results
+from .fmt import percent, yuan
+from .fmt_words import english_amount, rmb_upper
+from .kpi import (NA_NO_MENTEES, NA_NO_RECEIVABLES, NA_NO_SALES_TARGET, NA_WEIGHT, explain_kpi,
+                  explain_score)
+from .model import QUARTERS, Actual, PlanInputs, Rep
+from .money import frac
+from .splits import split_exact
+
+__all__ = ["StatementError", "KpiLine", "QuarterStatement", "AwardLine", "RepStatement",
+           "build_statement", "build_statements", "award_measures", "quota_reps", "render_text", "t",
+           "indicator_label", "na_label", "award_label", "role_label", "quarter_label",
+           "watch_label", "display_kind", "QUARTER_WORDS"]
+
+ZERO = Decimal(0)
+POINT = Decimal("0.01")
+
+
+class StatementError(ValueError):
+    """A statement that cannot be built (unknown rep, a rep without a sales quota, an
+    unknown quarter); the message says which and why."""
+
+
+# ----------------------------------------------------------------------------- labels
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "statement": ("奖金明细", "Bonus statement"),
+    "indicator": ("指标", "Indicator"), "actual": ("实际", "Actual"), "target": ("目标", "Target"),
+    "achievement": ("达成率", "Achievement"), "cap": ("封顶", "Cap"), "weight": ("权重", "Weight"),
+    "effective_weight": ("折算权重", "Eff. weight"), "points": ("得分", "Points"),
+    "note": ("说明", "Note"), "group": ("类别", "Group"),
+    "kpi_score": ("KPI得分", "KPI score"), "sales_target": ("销售目标", "Sales target"),
+    "active": ("在岗", "active"), "days": ("天", "days"),
+    "not_reported": ("尚未报告", "not reported yet"),
+    "base": ("基础奖金", "Base bonus"), "excess_raw": ("超额奖金(应发)", "Excess (raw)"),
+    "pool_scale": ("奖金池系数", "Pool factor"), "excess_paid": ("超额奖金(实发)", "Excess paid"),
+    "new_customer_award": ("新客户奖", "New-customer award"),
+    "collection_award": ("回款奖", "Collection award"),
+    "quarter_total": ("季度合计", "Quarter total"), "quarter": ("季度", "Quarter"),
+    "bonus_section": ("季度奖金", "Quarterly bonus"), "awards_section": ("年度评优", "Annual awards"),
+    "award": ("奖项", "Award"), "basis": ("依据", "Measure"), "rank": ("排名", "Rank"),
+    "result": ("结果", "Result"), "amount": ("奖金", "Amount"), "non_cash": ("非现金奖励", "Non-cash"),
+    "won": ("获奖", "won"), "not_won": ("未获奖", "not won"),
+    "provisional": ("暂定：第四季度数据报告后确定", "provisional until Q4 is in"),
+    "total": ("合计", "Total"), "in_words": ("大写", "In words"),
+    "quarterly_total": ("季度奖金合计", "Quarterly bonuses"),
+    "awards_total": ("年度评优奖金", "Annual awards"),
+    "grand_total": ("应发奖金合计", "Total bonus"),
+    "hire_date": ("入职", "hired"), "end_date": ("离职", "left"),
+    "base_bonus": ("季度基础奖金", "base bonus per quarter"),
+    "watchlist": ("观察名单", "Watchlist"),
+    "no_quarters": ("本年度尚无季度目标。", "No quarterly targets this year."),
+    "team_member": ("团队成员", "team member"), "not_member": ("非团队成员", "not a member"),
+    "points_rule": ("得分 = 折算权重 × 封顶后达成率；不适用(N/A)指标的权重按比例分给适用指标，各项得分之和即KPI得分。",
+                    "Points = effective weight x capped achievement; the weight of an N/A "
+                    "indicator is spread over the others in proportion, so the points add up "
+                    "to the KPI score."),
+}
+
+_INDICATORS = {
+    "sales": ("销售额", "Sales"), "collection_rate": ("回款率", "Collection rate"),
+    "new_customers": ("新客户开发", "New customers"), "visits": ("有效拜访", "Visits"),
+    "reports": ("客户痛点分析", "Pain-point reports"), "training_rate": ("培训参与率", "Training rate"),
+    "mentee_conversion": ("带教新人转正率", "Mentee conversion"), "proposals": ("创新提案", "Proposals"),
+}
+_GROUPS = {"base": ("基础", "base"), "process": ("过程", "process"), "growth": ("成长", "growth")}
+_NA = {NA_WEIGHT: ("权重为0，不参与计分", "weight 0: not scored"),
+       NA_NO_RECEIVABLES: ("无应收款，不适用", "no receivables: N/A"),
+       NA_NO_MENTEES: ("无带教对象，不适用", "no mentees: N/A"),
+       NA_NO_SALES_TARGET: ("无销售目标，不适用", "no sales target: N/A")}
+_AWARDS = {"sales_champion": ("销售冠军", "Sales champion"),
+           "best_growth": ("最佳成长奖", "Best growth"),
+           "team_contribution": ("团队贡献奖", "Team contribution")}
+_ROLES = {"senior_sales": ("资深销售", "Senior sales"), "sales": ("销售", "Sales"),
+          "channel_specialist": ("渠道专员", "Channel specialist"),
+          "ka_manager": ("大客户经理", "Key-account manager"),
+          "director": ("销售总监", "Director"), "data_analyst": ("数据分析师", "Data analyst")}
+QUARTER_WORDS = {"Q1": "第一季度", "Q2": "第二季度", "Q3": "第三季度", "Q4": "第四季度"}
+_WATCH = {"warning": ("预警", "warning"), "improvement_period": ("改进期", "improvement period"),
+          "reassign_or_exit": ("调岗或协商离职", "reassign or part ways")}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+def t(key: str, lang: str) -> str:
+    """A fixed statement text in ``lang`` ("zh" or "en")."""
+    return _pick(_TEXT[key], lang)
+
+
+def indicator_label(indicator: str, lang: str) -> str:
+    return _pick(_INDICATORS[indicator], lang) if indicator in _INDICATORS else indicator
+
+
+def na_label(reason: str, lang: str) -> str:
+    """Why an indicator is N/A, in words ("" when it applies)."""
+    if not reason:
+        return ""
+    return _pick(_NA[reason], lang) if reason in _NA else reason
+
+
+def award_label(award: str, lang: str) -> str:
+    return _pick(_AWARDS[award], lang) if award in _AWARDS else award
+
+
+def role_label(role: str, lang: str) -> str:
+    return _pick(_ROLES[role], lang) if role in _ROLES else role
+
+
+def watch_label(status: str, lang: str) -> str:
+    return _pick(_WATCH[status], lang) if status in _WATCH else status
+
+
+def quarter_label(quarter: str, lang: str) -> str:
+    """``"Q3"`` -> ``"第三季度（Q3）"`` / ``"Q3"``."""
+    if lang == "en" or quarter not in QUARTER_WORDS:
+        return quarter
+    return f"{QUARTER_WORDS[quarter]}（{quarter}）"
+
+
+def display_kind(basis: str) -> str:
+    """How an indicator's actual and target read: ``money`` (the sales basis),
+    ``ratio`` (rates) or ``count``."""
+    return {"sales_target": "money", "rate": "ratio"}.get(basis, "count")
+
+
+# ----------------------------------------------------------------------------- data
+
+@dataclass(frozen=True)
+class KpiLine:
+    """One indicator of one rep-quarter. ``points`` add up to the quarter's KPI score
+    (largest remainder); ``kind`` is ``money``, ``ratio`` or ``count``."""
+
+    indicator: str
+    group: str
+    kind: str
+    actual: Decimal | None
+    target: Decimal | None
+    achievement: Decimal | None
+    capped: Decimal | None
+    cap: Decimal
+    weight: Decimal
+    effective_weight: Decimal
+    points: Decimal
+    na_reason: str
+
+
+@dataclass(frozen=True)
+class QuarterStatement:
+    """One quarter of a rep: the target, and once reported the KPI and the bonus."""
+
+    quarter: str
+    sales_target: int
+    active_days: int
+    quarter_days: int
+    reported: bool
+    lines: tuple[KpiLine, ...] = ()
+    kpi_score: Decimal | None = None
+    gate: Decimal = ZERO
+    base_mode: str = "gate"
+    base_bonus: Decimal = ZERO
+    gate_passed: bool = False
+    base_paid: Decimal = ZERO
+    sales: Decimal | None = None
+    excess_rate: Decimal = ZERO
+    over_target: Decimal = ZERO
+    excess_raw: Decimal = ZERO
+    pool_before: Decimal = ZERO
+    pool_raw_total: Decimal = ZERO
+    pool_scale: Decimal = Decimal(1)
+    pool_scaled: bool = False
+    excess_paid: Decimal = ZERO
+    new_customers: int | None = None
+    nc_rank: int | None = None
+    nc_field: int = 0
+    nc_top_n: int = 0
+    new_customer_award: Decimal = ZERO
+    collections: Decimal | None = None
+    receivables: Decimal | None = None
+    collection_ratio: Decimal | None = None
+    collection_threshold: Decimal = ZERO
+    collection_award: Decimal = ZERO
+    total: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class AwardLine:
+    """One annual award seen from one rep: the rep's rank on the award's measure (None
+    when the rep is not ranked, e.g. best growth with one reported quarter), how many reps
+    were ranked, whether the rep won and what."""
+
+    award: str
+    measure: Decimal | None
+    rank: int | None
+    field: int
+    won: bool
+    amount: Decimal
+    non_cash: str
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class WatchLine:
+    status: str
+    since_quarter: str
+    period_start: dt.date | None
+    period_end: dt.date | None
+    owner: str
+
+
+@dataclass(frozen=True)
+class RepStatement:
+    """Everything a rep's bonus statement shows."""
+
+    fiscal_year: int
+    rep_id: str
+    name: str
+    region: str
+    region_name: str
+    role: str
+    hire_date: dt.date | None
+    end_date: dt.date | None
+    base_bonus: Decimal
+    quarters: tuple[QuarterStatement, ...]
+    awards: tuple[AwardLine, ...]
+    quarters_in: tuple[str, ...]
+    watch: WatchLine | None = None
+    only_quarter: str | None = None
+
+    @property
+    def quarterly_total(self) -> Decimal:
+        return sum((q.total for q in self.quarters), ZERO)
+
+    @property
+    def awards_total(self) -> Decimal:
+        return sum((a.amount for a in self.awards if a.won), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.quarterly_total + self.awards_total
+
+    @property
+    def provisional(self) -> bool:
+        return any(a.provisional for a in self.awards if a.won)
+
+    def words(self, lang: str = "zh") -> str:
+        """The total in words: 人民币 + the capital amount (zh), English words (en)."""
+        return english_amount(self.total) if lang == "en" else "人民币" + rmb_upper(self.total)
+
+
+# ----------------------------------------------------------------------------- building
+
+def quota_reps(inputs: PlanInputs, region: str | None = None) -> list[Rep]:
+    """Quota-carrying reps (of ``region`` if given) in tblTeam order."""
+    return [r for r in inputs.team if r.carries_quota and (region is None or r.region == region)]
+
+
+def _rows(df: pd.DataFrame, **match: str) -> pd.DataFrame:
+    mask = pd.Series(True, index=df.index)
+    for col, value in match.items():
+        mask &= df[col] == value
+    return df[mask]
+
+
+def _one(df: pd.DataFrame, what: str, **match: str) -> pd.Series | None:
+    rows = _rows(df, **match)
+    if len(rows) > 1:
+        raise StatementError(f"{what}: {len(rows)} rows for {match}")
+    return None if rows.empty else rows.iloc[0]
+
+
+def _points(lines: Sequence, score: Decimal) -> list[Decimal]:
+    """The score split over the lines in proportion to weight x capped achievement."""
+    weights = [frac(line.weight) * (line.exact_capped or 0) if not line.na_reason else Fraction(0)
+               for line in lines]
+    if score == 0 or not any(weights):
+        return [ZERO.quantize(POINT) for _ in lines]
+    return [p.quantize(POINT) for p in split_exact(score, weights, POINT)]
+
+
+def _kpi_lines(inputs: PlanInputs, actual: Actual, target_row: pd.Series,
+               score: Decimal) -> tuple[KpiLine, ...]:
+    explained = explain_kpi(inputs.kpi_scheme, actual, int(target_row["sales_target"]),
+                            int(target_row["active_days"]), int(target_row["quarter_days"]))
+    if explain_score(explained) != score:
+        raise StatementError(f"{actual.rep_id}/{actual.quarter}: the explained KPI score "
+                             f"{explain_score(explained)} differs from tblKpi's {score}")
+    basis = {ind.indicator: ind.basis for ind in inputs.kpi_scheme}
+    points = _points(explained, score)
+    return tuple(KpiLine(x.indicator, x.group, display_kind(basis[x.indicator]), x.actual,
+                         x.target, x.achievement, x.capped, x.cap, x.weight,
+                         x.effective_weight, p, x.na_reason)
+                 for x, p in zip(explained, points))
+
+
+def _reported_quarter(inputs: PlanInputs, results: Results, actual: Actual,
+                      target_row: pd.Series) -> QuarterStatement:
+    s = inputs.settings
+    rep_id, q = actual.rep_id, actual.quarter
+    kpi_row = _one(results.kpi, "tblKpi", rep_id=rep_id, quarter=q)
+    bonus_row = _one(results.bonus, "tblBonus", rep_id=rep_id, quarter=q)
+    pool_row = _one(results.pool, "pool", quarter=q)
+    if kpi_row is None or bonus_row is None or pool_row is None:
+        raise StatementError(f"{rep_id}/{q}: reported, but the engine has no KPI or bonus row")
+    score = Decimal(kpi_row["kpi_score"])
+    rank_row = _one(results.new_customer_rank, "new-customer ranking", rep_id=rep_id, quarter=q)
+    ranked = _rows(results.new_customer_rank, quarter=q)
+    target = int(target_row["sales_target"])
+    ratio = (actual.collections / actual.receivables
+             if actual.receivables and actual.collections is not None else None)
+    statement = QuarterStatement(
+        quarter=q, sales_target=target, active_days=int(target_row["active_days"]),
+        quarter_days=int(target_row["quarter_days"]), reported=True,
+        lines=_kpi_lines(inputs, actual, target_row, score), kpi_score=score,
+        gate=s.base_gate, base_mode=s.base_mode,
+        base_bonus=next(r.base_bonus for r in inputs.team if r.rep_id == rep_id),
+        gate_passed=score >= s.base_gate, base_paid=bonus_row["base_paid"],
+        sales=actual.sales, excess_rate=s.excess_rate,
+        over_target=max(ZERO, actual.sales - target), excess_raw=bonus_row["excess_raw"],
+        pool_before=pool_row["pool_before"], pool_raw_total=pool_row["excess_raw_total"],
+        pool_scale=pool_row["scale"],
+        pool_scaled=pool_row["excess_raw_total"] > pool_row["pool_before"],
+        excess_paid=bonus_row["excess_paid"],
+        new_customers=int(rank_row["new_customers"]) if rank_row is not None else None,
+        nc_rank=int(rank_row["rank"]) if rank_row is not None else None,
+        nc_field=len(ranked), nc_top_n=s.new_customer_top_n,
+        new_customer_award=bonus_row["new_customer_award"],
+        collections=actual.collections, receivables=actual.receivables,
+        collection_ratio=ratio, collection_threshold=s.collection_threshold,
+        collection_award=bonus_row["collection_award"], total=bonus_row["total"])
+    parts = (statement.base_paid + statement.excess_paid + statement.new_customer_award
+             + statement.collection_award)
+    if parts != statement.total:
+        raise StatementError(f"{rep_id}/{q}: bonus parts {parts} do not add up to {statement.total}")
+    return statement
+
+
+def _competition_ranks(values: dict[str, Decimal]) -> dict[str, int]:
+    """1, 2, 2, 4 ranking, largest value first."""
+    ordered = sorted(values.values(), reverse=True)
+    return {rep: ordered.index(v) + 1 for rep, v in values.items()}
+
+
+def award_measures(inputs: PlanInputs, results: Results) -> dict[str, dict[str, Decimal]]:
+    """Each annual award's measure per ranked rep: annual sales over the reported
+    rep-quarters of quota carriers; KPI rise from the first to the latest reported quarter
+    for reps with at least two."""
+    scored = set(zip(results.kpi["rep_id"], results.kpi["quarter"]))
+    quota = {r.rep_id for r in inputs.team if r.carries_quota}
+    sales: dict[str, Decimal] = {}
+    for a in inputs.actuals:
+        if a.sales is not None and a.rep_id in quota and (a.rep_id, a.quarter) in scored:
+            sales[a.rep_id] = sales.get(a.rep_id, ZERO) + a.sales
+    scores: dict[str, list[tuple[int, Decimal]]] = {}
+    for rep_id, q, score in zip(results.kpi["rep_id"], results.kpi["quarter"],
+                                results.kpi["kpi_score"]):
+        scores.setdefault(rep_id, []).append((QUARTERS.index(q), Decimal(score)))
+    rise: dict[str, Decimal] = {}
+    for rep_id, by_quarter in scores.items():
+        if len(by_quarter) >= 2:
+            by_quarter.sort()
+            rise[rep_id] = by_quarter[-1][1] - by_quarter[0][1]
+    return {"sales_champion": sales, "best_growth": rise}
+
+
+def _awards(inputs: PlanInputs, results: Results, rep_id: str,
+            measures: dict[str, dict[str, Decimal]]) -> tuple[AwardLine, ...]:
+    s = inputs.settings
+    provisional = "Q4" not in results.quarters_in
+    rows = results.awards
+    lines = []
+    non_cash = {"sales_champion": s.champion_non_cash, "best_growth": s.growth_non_cash,
+                "team_contribution": ""}
+    for award in ("sales_champion", "best_growth", "team_contribution"):
+        mine = rows[(rows["award"] == award) & (rows["rep_id"] == rep_id)]
+        won = not mine.empty
+        amount = sum(mine["amount"], ZERO) if won else ZERO
+        prov = bool(mine["provisional"].iloc[0]) if won else provisional
+        if award == "team_contribution":
+            if not s.team_award_members:
+                continue
+            member = rep_id in s.team_award_members
+            lines.append(AwardLine(award, None, 1 if member else None,
+                                   len(s.team_award_members), won, amount, "", prov))
+            continue
+        values = measures[award]
+        ranks = _competition_ranks(values)
+        lines.append(AwardLine(award, values.get(rep_id), ranks.get(rep_id), len(values), won,
+                               amount, mine["non_cash"].iloc[0] if won else non_cash[award],
+                               prov))
+    return tuple(lines)
+
+
+def _watch(results: Results, rep_id: str) -> WatchLine | None:
+    row = _one(results.watchlist, "tblWatchlist", rep_id=rep_id)
+    if row is None:
+        return None
+    return WatchLine(row["status"], row["since_quarter"], row["period_start"],
+                     row["period_end"], row["owner"])
+
+
+def build_statement(inputs: PlanInputs, results: Results, rep_id: str,
+                    quarter: str | None = None, *,
+                    measures: dict[str, dict[str, Decimal]] | None = None) -> RepStatement:
+    """The statement of ``rep_id`` for the whole year, or for ``quarter`` only (then
+    without the annual awards).
+
+    Raises :class:`StatementError` for an unknown rep, a rep without a sales quota or a
+    quarter code other than Q1..Q4."""
+    rep = next((r for r in inputs.team if r.rep_id == rep_id), None)
+    if rep is None:
+        known = ", ".join(r.rep_id for r in quota_reps(inputs)[:8])
+        raise StatementError(f"no rep {rep_id!r} in tblTeam (reps with a quota: {known}, ...)")
+    if not rep.carries_quota:
+        raise StatementError(f"{rep_id} ({rep.name}) is a {rep.role} without a sales quota, "
+                             "so there is no KPI or bonus to explain")
+    if quarter is not None and quarter not in QUARTERS:
+        raise StatementError(f"unknown quarter {quarter!r} (use Q1, Q2, Q3 or Q4)")
+    targets = _rows(results.rep_targets, rep_id=rep_id)
+    actual_by_q = {a.quarter: a for a in inputs.actuals if a.rep_id == rep_id and a.sales is not None}
+    quarters = []
+    for _, row in targets.sort_values("quarter").iterrows():
+        q = row["quarter"]
+        if quarter is not None and q != quarter:
+            continue
+        if q in actual_by_q:
+            quarters.append(_reported_quarter(inputs, results, actual_by_q[q], row))
+        else:
+            quarters.append(QuarterStatement(q, int(row["sales_target"]), int(row["active_days"]),
+                                             int(row["quarter_days"]), False))
+    awards: tuple[AwardLine, ...] = ()
+    if quarter is None:
+        awards = _awards(inputs, results, rep_id, measures or award_measures(inputs, results))
+    region = next((r for r in inputs.regions if r.region == rep.region), None)
+    return RepStatement(
+        fiscal_year=inputs.settings.fiscal_year, rep_id=rep.rep_id, name=rep.name,
+        region=rep.region, region_name=region.name if region else rep.region, role=rep.role,
+        hire_date=rep.hire_date, end_date=rep.end_date, base_bonus=rep.base_bonus,
+        quarters=tuple(quarters), awards=awards, quarters_in=results.quarters_in,
+        watch=_watch(results, rep_id), only_quarter=quarter)
+
+
+def build_statements(inputs: PlanInputs, results: Results,
+                     region: str | None = None) -> list[RepStatement]:
+    """The statement of every quota-carrying rep (of ``region``), in tblTeam order."""
+    measures = award_measures(inputs, results)
+    return [build_statement(inputs, results, r.rep_id, measures=measures)
+            for r in quota_reps(inputs, region)]
+
+
+# ----------------------------------------------------------------------------- text
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _table(rows: Iterable[Sequence[str]], right: Sequence[bool]) -> list[str]:
+    rows = [list(r) for r in rows]
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+
+    def cell(v: str, w: int, r: bool) -> str:
+        pad = " " * (w - _width(v))
+        return pad + v if r else v + pad
+
+    return ["  ".join(cell(v, w, r) for v, w, r in zip(row, widths, right)).rstrip()
+            for row in rows]
+
+
+def number_text(value: Decimal | None, kind: str) -> str:
+    """An actual or target as text: money with two decimals (targets whole), ratios as
+    percent, counts without trailing zeros."""
+    if value is None:
+        return "—"
+    if kind == "money":
+        places = 0 if value == value.to_integral_value() else 2
+        return f"{value:,.{places}f}"
+    if kind == "ratio":
+        return percent(value, 1)
+    text = f"{value.quantize(POINT):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _pct(value: Decimal | None) -> str:
+    return "—" if value is None else percent(value, 1)
+
+
+def _num(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def gate_text(q: QuarterStatement, lang: str) -> str:
+    """Why the base bonus was (not) paid."""
+    score, gate = f"{q.kpi_score:.2f}", _num(q.gate)
+    if lang == "en":
+        if not q.gate_passed:
+            return f"KPI {score} < gate {gate}: no base bonus"
+        if q.base_mode == "linear":
+            return f"KPI {score} >= gate {gate}: {yuan(q.base_bonus)} x {score}% = {yuan(q.base_paid)}"
+        return f"KPI {score} >= gate {gate}: paid in full, {yuan(q.base_paid)}"
+    if not q.gate_passed:
+        return f"得分 {score} < 门槛 {gate}，不发基础奖金"
+    if q.base_mode == "linear":
+        return f"得分 {score} ≥ 门槛 {gate}，按得分比例发放 {yuan(q.base_bonus)} × {score}% = {yuan(q.base_paid)}"
+    return f"得分 {score} ≥ 门槛 {gate}，全额发放 {yuan(q.base_paid)}"
+
+
+def excess_text(q: QuarterStatement, lang: str) -> str:
+    """How the excess bonus was reached, with the pool's scaling factor."""
+    rate = percent(q.excess_rate, 1).replace(".0%", "%")
+    if lang == "en":
+        head = (f"({yuan(q.sales)} - target {yuan(q.sales_target, 0)}) x {rate} = {yuan(q.excess_raw)}"
+                if q.over_target > 0 else f"sales {yuan(q.sales)} not above target: 0")
+        if q.excess_raw == 0:
+            return head
+        if q.pool_scaled:
+            return (f"{head}; pool short (left {yuan(q.pool_before)} for "
+                    f"{yuan(q.pool_raw_total)} claimed), factor {q.pool_scale}: paid {yuan(q.excess_paid)}")
+        return f"{head}; pool factor {q.pool_scale}: paid {yuan(q.excess_paid)}"
+    head = (f"（销售额 {yuan(q.sales)} − 目标 {yuan(q.sales_target, 0)}）× {rate} = {yuan(q.excess_raw)}"
+            if q.over_target > 0 else f"销售额 {yuan(q.sales)} 未超过目标，超额奖金为0")
+    if q.excess_raw == 0:
+        return head
+    if q.pool_scaled:
+        return (f"{head}；奖金池余额 {yuan(q.pool_before)} 不足全公司应发 {yuan(q.pool_raw_total)}，"
+                f"按系数 {q.pool_scale} 缩减，实发 {yuan(q.excess_paid)}")
+    return f"{head}；奖金池系数 {q.pool_scale}，实发 {yuan(q.excess_paid)}"
+
+
+def new_customer_text(q: QuarterStatement, lang: str) -> str:
+    """The new-customer award with the rep's company-wide rank."""
+    won = q.new_customer_award > 0
+    if lang == "en":
+        rank = f"rank {q.nc_rank} of {q.nc_field}" if q.nc_rank else "not ranked"
+        rule = f"top {q.nc_top_n} win, 0 never wins"
+        return f"{q.new_customers} new customers, {rank} ({rule}): {yuan(q.new_customer_award) if won else 'no award'}"
+    rank = f"全公司排名 {q.nc_rank}/{q.nc_field}" if q.nc_rank else "未参与排名"
+    return (f"新客户 {q.new_customers} 家，{rank}（前 {q.nc_top_n} 名获奖，0 家不获奖）："
+            f"{yuan(q.new_customer_award) if won else '未获奖'}")
+
+
+def collection_text(q: QuarterStatement, lang: str) -> str:
+    """The collection award: collections / receivables against the threshold."""
+    threshold = percent(q.collection_threshold, 0)
+    won = q.collection_award > 0
+    if q.collection_ratio is None:
+        return "no receivables: no award" if lang == "en" else "无应收款，不适用"
+    ratio = percent(q.collection_ratio, 1)
+    detail = f"{yuan(q.collections)} / {yuan(q.receivables)}"
+    if lang == "en":
+        verdict = f">= {threshold}: {yuan(q.collection_award)}" if won else f"< {threshold}: no award"
+        return f"collection rate {ratio} ({detail}) {verdict}"
+    verdict = f"≥ {threshold}：{yuan(q.collection_award)}" if won else f"< {threshold}：未获奖"
+    return f"回款率 {ratio}（{detail}）{verdict}"
+
+
+def award_text(a: AwardLine, lang: str) -> str:
+    """One annual award seen from the rep: measure, rank, result."""
+    if a.award == "team_contribution":
+        member = t("team_member" if a.rank else "not_member", lang)
+        return f"{member}: {yuan(a.amount) if a.won else t('not_won', lang)}"
+    if a.award == "sales_champion":
+        measure = (f"annual sales {yuan(a.measure)}" if lang == "en"
+                   else f"年度销售额 {yuan(a.measure)}") if a.measure is not None else ""
+    else:
+        measure = ((f"KPI rise {a.measure:+.2f}" if lang == "en" else f"KPI提升 {a.measure:+.2f}")
+                   if a.measure is not None else
+                   ("fewer than two reported quarters" if lang == "en" else "报告季度不足两个"))
+    rank = (f"rank {a.rank} of {a.field}" if lang == "en" else f"排名 {a.rank}/{a.field}") \
+        if a.rank else ""
+    result = t("won", lang) + f" {yuan(a.amount)}" + (f" + {a.non_cash}" if a.non_cash else "") \
+        if a.won else t("not_won", lang)
+    sep = ", " if lang == "en" else "，"
+    return sep.join(x for x in (measure, rank, result) if x)
+
+
+def header_lines(st: RepStatement, lang: str) -> list[str]:
+    """Title and who-is-who lines of a statement."""
+    sep = " · "
+    if lang == "en":
+        title = f"{t('statement', lang)} {st.fiscal_year} - {st.name} ({st.rep_id})"
+        region = f"{st.region_name} ({st.region})"
+    else:
+        title = f"{st.fiscal_year}年{t('statement', lang)} · {st.name}（{st.rep_id}）"
+        region = f"{st.region_name}（{st.region}）"
+    info = [region, role_label(st.role, lang)]
+    if st.hire_date:
+        info.append(f"{t('hire_date', lang)} {st.hire_date.isoformat()}")
+    if st.end_date:
+        info.append(f"{t('end_date', lang)} {st.end_date.isoformat()}")
+    info.append(f"{t('base_bonus', lang)} {yuan(st.base_bonus)}")
+    return [title, sep.join(info)]
+
+
+def quarter_heading(q: QuarterStatement, lang: str) -> str:
+    """``第一季度（Q1） · 销售目标 ¥2,972,114 · 在岗 90/90 天``."""
+    parts = [quarter_label(q.quarter, lang),
+             f"{t('sales_target', lang)} {yuan(q.sales_target, 0)}",
+             f"{t('active', lang)} {q.active_days}/{q.quarter_days} {t('days', lang)}"]
+    if q.reported:
+        parts.append(f"{t('kpi_score', lang)} {q.kpi_score:.2f}")
+    else:
+        parts.append(t("not_reported", lang))
+    return " · ".join(parts)
+
+
+def kpi_row(line: KpiLine, lang: str) -> list[str]:
+    """One indicator as text cells: indicator, actual, target, achievement, cap, weight,
+    effective weight, points, note."""
+    return [indicator_label(line.indicator, lang), number_text(line.actual, line.kind),
+            number_text(line.target, line.kind), _pct(line.achievement), _pct(line.cap),
+            _num(line.weight), "—" if line.na_reason else f"{line.effective_weight:.2f}",
+            "—" if line.na_reason else f"{line.points:.2f}", na_label(line.na_reason, lang)]
+
+
+KPI_HEADER_KEYS = ("indicator", "actual", "target", "achievement", "cap", "weight",
+                   "effective_weight", "points", "note")
+
+
+def render_text(st: RepStatement, lang: str = "zh") -> str:
+    """The statement as readable text (what ``xl-addin explain`` prints)."""
+    colon = ": " if lang == "en" else "："
+    out = header_lines(st, lang)
+    if st.watch is not None:
+        w = st.watch
+        period = f" {w.period_start} – {w.period_end}" if w.period_start else ""
+        since = f" ({w.since_quarter})" if lang == "en" else f"（{w.since_quarter}）"
+        out.append(f"{t('watchlist', lang)}{colon}{watch_label(w.status, lang)}{since}{period}")
+    if not st.quarters:
+        out += ["", t("no_quarters", lang)]
+    for q in st.quarters:
+        out += ["", quarter_heading(q, lang)]
+        if not q.reported:
+            continue
+        rows = [[t(k, lang) for k in KPI_HEADER_KEYS]] + [kpi_row(x, lang) for x in q.lines]
+        rows.append([t("kpi_score", lang), "", "", "", "", "", "", f"{q.kpi_score:.2f}", ""])
+        out += ["  " + line for line in _table(rows, [False] + [True] * 7 + [False])]
+        out += [f"  {t('base', lang)}{colon}{gate_text(q, lang)}",
+                f"  {t('excess_paid', lang)}{colon}{excess_text(q, lang)}",
+                f"  {t('new_customer_award', lang)}{colon}{new_customer_text(q, lang)}",
+                f"  {t('collection_award', lang)}{colon}{collection_text(q, lang)}",
+                f"  {t('quarter_total', lang)}{colon}{yuan(q.total)}"]
+    if st.awards:
+        head = t("awards_section", lang)
+        if st.provisional or any(a.provisional for a in st.awards):
+            head += f" ({t('provisional', lang)})" if lang == "en" else f"（{t('provisional', lang)}）"
+        out += ["", head]
+        out += [f"  {award_label(a.award, lang)}{colon}{award_text(a, lang)}" for a in st.awards]
+    scope = "" if st.only_quarter is None else (
+        f" ({st.only_quarter})" if lang == "en" else f"（{st.only_quarter}）")
+    out += ["", f"{t('quarterly_total', lang)}{scope}{colon}{yuan(st.quarterly_total)}"]
+    if st.only_quarter is None:
+        out.append(f"{t('awards_total', lang)}{colon}{yuan(st.awards_total)}")
+    out.append(f"{t('grand_total', lang)}{scope}{colon}{yuan(st.total)}")
+    out.append(f"{t('in_words', lang)}{colon}{st.words(lang)}")
+    if lang == "en":
+        out.append(f"大写：人民币{rmb_upper(st.total)}")
+    out += ["", t("points_rule", lang)]
+    return "\n".join(out) + "\n"

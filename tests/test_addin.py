@@ -553,3 +553,14 @@ def test_linux_without_override_is_refused(
 def test_unusable_interpreter_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AddinError, match="interpreter"):
         install_addin(home=tmp_path, platform="win32", interpreter='C:\\a "b"\\python.exe')
+
+
+def test_cli_addin_build_and_linux_install_message(tmp_path):
+    from conftest import run_cli
+
+    r = run_cli("addin", "build", "-o", tmp_path)
+    assert r.exit_code == 0 and (tmp_path / "xl_addin.xlam").exists()
+    import sys
+    if sys.platform.startswith("linux"):
+        r = run_cli("addin", "install")
+        assert r.exit_code == 2 and "Error" in r.output

@@ -162,6 +162,50 @@ def import_(path: Path, table: str, csv_file: Path) -> None:
     click.echo(f"{path}: {table} replaced with {n} row(s) from {csv_file}")
 
 
+@main.group()
+def addin() -> None:
+    """The Excel add-in (.xlam) with the xl_addin ribbon tab: build, install, uninstall."""
+
+
+def _addin_call(fn, *args, **kwargs):
+    from .excel.addin import AddinError
+
+    try:
+        return fn(*args, **kwargs)
+    except AddinError as e:
+        click.echo(f"错误 / Error: {e}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@addin.command("build")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder to write xl_addin.xlam into.")
+def addin_build(out_dir: Path) -> None:
+    """Build xl_addin.xlam from our ribbon and VBA templates and the installed xlwings."""
+    from .excel.addin import build_addin
+
+    click.echo(str(_addin_call(build_addin, out_dir)))
+
+
+@addin.command("install")
+@click.option("--interpreter", default=None, help="Python that Excel should run (default: this one).")
+def addin_install(interpreter: str | None) -> None:
+    """Build the add-in and put it where Excel loads it at start (Windows XLSTART, macOS startup)."""
+    from .excel.addin import install_addin
+
+    path = _addin_call(install_addin, interpreter=interpreter)
+    click.echo(f"installed {path}; restart Excel to see the 销售工具 tab")
+
+
+@addin.command("uninstall")
+def addin_uninstall() -> None:
+    """Remove the add-in and our interpreter setting."""
+    from .excel.addin import uninstall_addin
+
+    for p in _addin_call(uninstall_addin):
+        click.echo(f"removed {p}")
+
+
 def _register_distribution() -> None:
     from .distribution.commands import COMMANDS
 

@@ -279,3 +279,13 @@ def test_input_digest_is_stable_from_new_to_recalc(sample_master):
     log = export_rows(sample_master, "tblRunLog")
     assert [r["action"] for r in log] == ["new", "recalc"]
     assert log[0]["input_sha256"] == log[1]["input_sha256"]
+
+
+def test_unknown_product_code_in_the_cube_prior(sample_master, tmp_path):
+    src = tmp_path / "prior.csv"
+    src.write_text("region,quarter,product,weight\nEAST,Q1,Z,1\n", encoding="utf-8")
+    assert run_cli("import", sample_master, "--table", "tblCubePrior", src).exit_code == 0
+    before = sha(sample_master)
+    r = run_cli("recalc", sample_master)
+    assert r.exit_code == 2 and "tblCubePrior" in r.output and "'Z'" in r.output and "product" in r.output
+    assert sha(sample_master) == before

@@ -289,3 +289,10 @@ def test_unknown_product_code_in_the_cube_prior(sample_master, tmp_path):
     r = run_cli("recalc", sample_master)
     assert r.exit_code == 2 and "tblCubePrior" in r.output and "'Z'" in r.output and "product" in r.output
     assert sha(sample_master) == before
+
+
+def test_saved_workbook_keeps_readable_permissions(sample_master):
+    import os, stat
+    os.chmod(sample_master, 0o644)
+    assert run_cli("recalc", sample_master).exit_code == 0
+    assert stat.S_IMODE(os.stat(sample_master).st_mode) == 0o644

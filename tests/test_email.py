@@ -721,3 +721,9 @@ def test_load_settings_default_path_and_errors(tmp_path, monkeypatch):
         load_settings(None, sender=SENDER, hots="x")
     with pytest.raises(EmailError, match="'timeout' has the wrong type"):
         load_settings(None, sender=SENDER, timeout="3")
+
+
+def test_period_label_before_any_actuals():
+    # regional files made before any quarter is reported carry period Q0: the year's plan
+    from xl_addin.distribution.email import period_label
+    assert period_label("Q0") == "年度计划" and period_label("Q0", "en") == "plan"

@@ -404,9 +404,9 @@ def _rf_addresses(rf: RegionalFile) -> tuple[str, list[str], list[str]]:
 
 _PERIODS_ZH = {
     "Q1": "第一季度", "Q2": "第二季度", "Q3": "第三季度", "Q4": "第四季度",
-    "H1": "上半年", "H2": "下半年", "FY": "全年",
+    "H1": "上半年", "H2": "下半年", "FY": "全年", "Q0": "年度计划",
 }
-_PERIODS_EN = {"FY": "full year"}
+_PERIODS_EN = {"FY": "full year", "Q0": "plan"}
 
 
 def period_label(period: str, lang: str = "zh") -> str:

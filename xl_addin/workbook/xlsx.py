@@ -100,8 +100,14 @@ def save_atomic(wb: Workbook, path: Path | str, *, backup: bool = True) -> None:
         # Results of formulas someone computed (the Dashboard's reconciliation block):
         # openpyxl cannot store them, so patch them into the saved package.
         store_formula_results(tmp, remembered(wb), strict=False)
-        if backup and path.exists():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
+        if path.exists():
+            shutil.copymode(path, tmp)  # keep the user's permissions, not mkstemp's 0600
+            if backup:
+                shutil.copy2(path, path.with_name(path.name + ".bak"))
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except PermissionError:
         raise WorkbookError(f"{path}: cannot write (is it open in Excel?); close it and try again") from None

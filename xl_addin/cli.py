@@ -6,10 +6,6 @@ exceptions into a clear message and an exit code: 0 done, 1 the plan has FAIL ch
 """
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-import json
 import sys
 import unicodedata
 from decimal import Decimal

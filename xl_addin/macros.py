@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import xlwings as xw
 
-from .errors import InputError
+from .errors import InputError, Problems
 from .workbook import pipeline, schema
-from .workbook.parse import RawTable, norm_label
+from .workbook.parse import RawTable, map_columns
 from .workbook.tables import looks_like_formula
 
 TITLE = "xl_addin"
@@ -74,11 +74,10 @@ class XlwingsBook:
         sheet, table = self._find()[name]
         header = ["" if v is None else str(v) for v in _row(table.header_row_range.value)]
         spec = schema.TABLES[name]
-        keys = []
-        for h in header:  # keep the user's column order and labels
-            key = next((c.key for c in spec.columns
-                        if norm_label(h) in (norm_label(c.key), norm_label(c.zh), norm_label(c.en))), None)
-            keys.append(key)
+        found = RawTable(name, sheet.name, header, [])
+        map_columns(found, spec, Problems())  # keep the user's column order and labels
+        by_index = {i: k for k, i in found.columns.items()}
+        keys = [by_index.get(i) for i in range(len(header))]
         pos = {k: i for i, k in enumerate(spec.keys)}
         data = [[_excel_value(r[pos[k]]) if k in pos else None for k in keys] for r in rows]
         if not data:

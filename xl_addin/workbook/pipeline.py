@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-import pandas as pd
 
 from ..engine import Results, compute
-from ..errors import InputError
+from ..errors import InputError, Problems
 from ..model import PlanInputs
 from . import schema
 from .i18n import check_message
 from .tables import cell_value
-from .parse import RawTable, detect_lang, inputs_from_raw, locate, norm_label
+from .parse import RawTable, detect_lang, inputs_from_raw, locate, map_columns
 
 
 class BookPort(Protocol):
@@ -152,9 +151,8 @@ def append_log(port: BookPort, outcome: RunOutcome, row: list[Any]) -> None:
     raw = outcome.raws.get("tblRunLog")
     old = []
     if raw is not None:
-        idx = {norm_label(h): i for i, h in enumerate(raw.header)}
-        cols = [next((idx[norm_label(n)] for n in (c.key, c.zh, c.en) if norm_label(n) in idx), None)
-                for c in schema.TABLES["tblRunLog"].columns]
+        map_columns(raw, schema.TABLES["tblRunLog"], Problems())  # by key or either label
+        cols = [raw.columns.get(k) for k in schema.TABLES["tblRunLog"].keys]
         for r in raw.rows:
             if any(v not in (None, "") for v in r):
                 old.append([r[i] if i is not None and i < len(r) else None for i in cols])

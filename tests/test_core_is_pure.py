@@ -26,3 +26,16 @@ def test_core_module_imports_no_adapter_library(module):
             assert not node.module.startswith(("workbook", "excel", "distribution", "cli", "macros", "udfs")) \
                 or (module == "engine" and node.module == "workbook.schema"), (module, node.module)
     assert not names & FORBIDDEN, (module, names & FORBIDDEN)
+
+
+@pytest.mark.parametrize("with_team", [False, True])
+def test_engine_tables_have_exactly_the_contract_columns(with_team):
+    # the core builds its frames without the workbook schema; the schema must still agree
+    from xl_addin.engine import compute
+    from xl_addin.model import default_plan
+    from xl_addin.workbook.master import sample_inputs
+    from xl_addin.workbook.schema import TABLES
+
+    results = compute(sample_inputs() if with_team else default_plan())
+    for name, df in results.tables().items():
+        assert list(df.columns) == list(TABLES[name].keys), name

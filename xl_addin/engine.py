@@ -39,13 +39,13 @@ class Results:
     check_rows: list = field(default_factory=list)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The output tables by contract name, with exactly the contract's columns."""
-        from .workbook.schema import TABLES
-
-        frames = {"tblTargetCube": self.target_cube, "tblRepTargets": self.rep_targets,
-                  "tblChecks": self.checks, "tblKpi": self.kpi, "tblBonus": self.bonus,
-                  "tblAwards": self.awards, "tblWatchlist": self.watchlist}
-        return {name: df.loc[:, list(TABLES[name].keys)] for name, df in frames.items()}
+        """The output tables by contract name, with exactly the contract's columns (each
+        module builds its frame in contract order; rep targets also carry the exact day
+        counts behind active_fraction, which the contract does not show)."""
+        return {"tblTargetCube": self.target_cube,
+                "tblRepTargets": self.rep_targets.drop(columns=["active_days", "quarter_days"]),
+                "tblChecks": self.checks, "tblKpi": self.kpi, "tblBonus": self.bonus,
+                "tblAwards": self.awards, "tblWatchlist": self.watchlist}
 
 
 def quarters_in(inputs: PlanInputs, rep_targets: pd.DataFrame) -> tuple[str, ...]:

@@ -54,11 +54,14 @@ def check_master(path: Path | str, *, as_of: dt.date | None = None) -> RunOutcom
 
 
 def recalc_master(path: Path | str, *, as_of: dt.date | None = None,
-                  now: dt.datetime | None = None) -> RunOutcome:
-    """Recompute every output table in the file and save it atomically (one .bak kept)."""
+                  now: dt.datetime | None = None, splice: bool = True) -> RunOutcome:
+    """Recompute every output table in the file and save it atomically (one .bak kept).
+
+    ``splice=False`` loads and saves the whole workbook through openpyxl; the default keeps
+    the big sheets' rows out of it (:mod:`.splice`), with the same result, much faster."""
     path = Path(path)
     check_not_locked(path)
-    book = XlsxBook.open(path)
+    book = XlsxBook.open(path, splice=splice)
     outcome = recalc(book, as_of=as_of, now=now)
     book.wb.calculation.fullCalcOnLoad = True
     book.save(path)

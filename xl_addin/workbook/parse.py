@@ -22,8 +22,10 @@ from . import schema
 from .schema import TABLES
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
-_TRUE = {"true", "yes", "y", "1", "是", "√", "x", "✓"}
-_FALSE = {"false", "no", "n", "0", "否", ""}
+# LibreOffice has no logical cell type: a master saved there holds TRUE and FALSE as the
+# formulas =TRUE() and =FALSE(), which openpyxl reads as their text.
+_TRUE = {"true", "yes", "y", "1", "是", "√", "x", "✓", "=true()"}
+_FALSE = {"false", "no", "n", "0", "否", "", "=false()"}
 
 
 @dataclass

@@ -78,11 +78,15 @@ def check_not_locked(path: Path) -> None:
                                 "close it and try again") from None
 
 
+def _keeps_vba(path: Path) -> bool:
+    return path.suffix.lower() in (".xlsm", ".xlam")
+
+
 def load(path: Path | str) -> Workbook:
     path = Path(path)
     check_openable(path)
     try:
-        return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() in (".xlsm", ".xlam"))
+        return openpyxl.load_workbook(path, keep_vba=_keeps_vba(path))
     except Exception as e:  # openpyxl raises many kinds for damaged packages
         raise WorkbookError(f"{path}: cannot be read as an .xlsx workbook ({type(e).__name__}: {e})") from None
 
@@ -90,16 +94,26 @@ def load(path: Path | str) -> Workbook:
 def save_atomic(wb: Workbook, path: Path | str, *, backup: bool = True) -> None:
     """Write to a temporary file beside ``path``, then replace it; the previous file is kept
     as ``path.bak`` (one backup). A failure leaves the original untouched."""
+    def write(tmp: Path) -> None:
+        wb.save(tmp)
+        # Results of formulas someone computed (the Dashboard's reconciliation block):
+        # openpyxl cannot store them, so patch them into the saved package.
+        store_formula_results(tmp, remembered(wb), strict=False)
+
+    replace_atomic(path, write, backup=backup)
+
+
+def replace_atomic(path: Path | str, write, *, backup: bool = True) -> None:
+    """``write(tmp)`` a temporary file beside ``path``, then replace ``path`` with it,
+    keeping the previous file as ``path.bak`` (one backup). A failure leaves the original
+    untouched."""
     path = Path(path)
     check_not_locked(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".~xl_addin_", suffix=path.suffix or ".xlsx", dir=path.parent)
     os.close(fd)
     try:
-        wb.save(tmp)
-        # Results of formulas someone computed (the Dashboard's reconciliation block):
-        # openpyxl cannot store them, so patch them into the saved package.
-        store_formula_results(tmp, remembered(wb), strict=False)
+        write(Path(tmp))
         if path.exists():
             shutil.copymode(path, tmp)  # keep the user's permissions, not mkstemp's 0600
             if backup:
@@ -183,6 +197,19 @@ def _table_places(z: zipfile.ZipFile) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _has_formula_or_error(xml: bytes) -> bool:
+    """Whether sheet XML holds a formula (``<f>``) or an error value (``t="e"``). Plain
+    substring searches first: the regex alone takes seconds on a sheet of 100 MB."""
+    if b't="e"' in xml:
+        return True
+    i = xml.find(b"<f")
+    while i >= 0:
+        if xml[i + 2:i + 3] in (b">", b"/", b" ", b"\t", b"\n", b"\r"):
+            return True
+        i = xml.find(b"<f", i + 2)
+    return b":f" in xml and bool(_FORMULA_OR_ERROR.search(xml))   # a prefixed <x:f>
+
+
 def _openpyxl_value(v: Any) -> Any:
     """A calamine cell value as openpyxl reads the same cell: blank None, whole numbers int,
     dates as midnight datetimes."""
@@ -211,18 +238,20 @@ class _Snapshot:
         self.calamine = CalamineWorkbook.from_filelike(io.BytesIO(self.data))
         self._grids: dict[str, list | None] = {}
         self._readonly = None
+        self.parts: dict[str, bytes] = {}   # package parts read so far (:meth:`part`)
+
+    def part(self, name: str) -> bytes:
+        """A package part, decompressed once however many readers ask for it."""
+        if name not in self.parts:
+            with zipfile.ZipFile(io.BytesIO(self.data)) as z:
+                self.parts[name] = z.read(name)
+        return self.parts[name]
 
     def _grid(self, sheet: str, part: str) -> list | None:
         """The sheet's calamine values from A1, or None when openpyxl must read it."""
         if sheet not in self._grids:
             grid = None
-            with zipfile.ZipFile(io.BytesIO(self.data)) as z, z.open(part) as f:
-                tail, plain = b"", True
-                while chunk := f.read(1 << 22):
-                    if _FORMULA_OR_ERROR.search(tail + chunk):
-                        plain = False
-                        break
-                    tail = chunk[-16:]
+            plain = not _has_formula_or_error(self.part(part))
             if plain:
                 grid = self.calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
             self._grids[sheet] = grid
@@ -265,6 +294,7 @@ class _SnapshotTables(Mapping):
         for name in self._places:
             if schema.TABLES[name].direction != "out":
                 self[name]
+        snap.parts.clear()   # the sheets' XML is not needed again (memory)
 
     def __getitem__(self, name: str) -> RawTable:
         if name not in self._read:
@@ -290,12 +320,22 @@ class XlsxBook:
         self._wb = wb
         self.path = path
         self._snapshot: _Snapshot | None = None
+        self._splice = None   # a splice.SplicePlan when opened with splice=True
 
     @property
     def wb(self) -> Workbook:
         if self._wb is None:
-            self._wb = load(self.path)
-            self._snapshot = None
+            if self._splice is not None:
+                try:
+                    self._wb = self._splice.load(keep_vba=_keeps_vba(self.path))
+                except Exception:
+                    self._wb = None
+                if self._wb is None:   # not safe after all: the whole workbook, as usual
+                    self._splice = None
+            if self._wb is None:
+                self._wb = load(self.path)
+            if self._splice is None:
+                self._snapshot = None
         return self._wb
 
     @wb.setter
@@ -304,7 +344,11 @@ class XlsxBook:
         self._snapshot = None
 
     @classmethod
-    def open(cls, path: Path | str) -> "XlsxBook":
+    def open(cls, path: Path | str, *, splice: bool = False) -> "XlsxBook":
+        """Open ``path`` for reading its tables. With ``splice`` (a recalculation, which
+        rewrites every output table), the big sheets' data rows are kept out of openpyxl
+        when it is safe (:mod:`.splice`): the saved workbook is the same, much sooner.
+        :meth:`raw_tables` then always gives the tables as they were in the file."""
         path = Path(path)
         check_openable(path)
         book = cls(None, path)
@@ -312,19 +356,31 @@ class XlsxBook:
             book._snapshot = _Snapshot(path)
         except Exception:  # not readable this way: openpyxl decides (and explains)
             book._wb = load(path)
+            return book
+        if splice:
+            from .splice import plan
+
+            try:
+                book._splice = plan(book._snapshot.data, book._snapshot.part)
+            except Exception:  # a package we do not understand in full: load it whole
+                book._splice = None
         return book
 
     def raw_tables(self) -> Mapping[str, RawTable]:
         """Every contract table as raw cells: from the file as opened while the openpyxl
         workbook has not been loaded (same values as :func:`raw_tables`), else from it."""
-        if self._wb is None and self._snapshot is not None:
+        if self._snapshot is not None and (self._wb is None or self._splice is not None):
             return _SnapshotTables(self._snapshot)
         return raw_tables(self.wb)
 
     def write_table(self, name: str, rows: list[list[Any]], lang: str) -> None:
         from .tables import find_table, write_rows
 
-        ws, tbl = find_table(self.wb, name)
+        wb = self.wb
+        if self._splice is not None and name in self._splice.outputs:
+            self._splice.write_output(wb, name, rows, lang)
+            return
+        ws, tbl = find_table(wb, name)
         write_rows(ws, tbl, schema.TABLES[name], rows, lang)
 
     def refresh_dashboard(self, results, inputs, lang: str) -> None:
@@ -336,4 +392,8 @@ class XlsxBook:
         target = Path(path) if path else self.path
         if target is None:
             raise WorkbookError("no file name to save to")
-        save_atomic(self.wb, target)
+        wb = self.wb
+        if self._splice is not None:
+            replace_atomic(target, lambda tmp: self._splice.save(wb, tmp))
+        else:
+            save_atomic(wb, target)

@@ -1,0 +1,530 @@
+"""Recalculate a big master without parsing and re-serialising what recalc does not change.
+
+A recalculation changes the output tables, the Dashboard and the run log. In a master of
+10,000 reps the input and output tables hold 1.6 million cells, and loading every one of
+them into openpyxl and writing it out again was nine tenths of ``xl-addin recalc``. So the
+data rows of the big sheets are kept away from openpyxl:
+
+* :func:`plan` reads the package and picks the sheets whose data rows can safely stay out:
+
+  - an **input sheet** (every table on it is an input table, tblPlan excepted): its rows from
+    the first data row down are kept as their original XML and put back unchanged, byte for
+    byte (shared strings written inline, since openpyxl writes no shared-string table);
+  - an **output sheet** (one output table, and nothing in its data rows outside the table
+    nor below it): its data rows are dropped, because recalc writes the whole table again.
+
+  The rest of the package, the *skeleton* (titles, headers, the Plan, the Dashboard, the run
+  log, styles, tables, validations, conditional formats, charts ...), goes through openpyxl
+  exactly as a full load would.
+* :meth:`SplicePlan.write_output` writes an output table's rows as sheet XML, cell for cell
+  what openpyxl writes for the same values (types, number text, inline strings, cell styles
+  registered in the skeleton's style table), and resizes the table in the skeleton.
+* :meth:`SplicePlan.save` saves the skeleton with openpyxl and splices the rows back into
+  the saved sheets.
+
+A sheet that does not meet the conditions is loaded whole, as before; if openpyxl puts
+anything into the data rows of a stripped sheet while loading (a hyperlink, a comment or a
+merged range there), :meth:`SplicePlan.load` gives up and the caller loads the whole
+workbook. Either way the result is the same workbook; only the time differs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Sequence
+from xml.sax.saxutils import escape
+
+from openpyxl.cell import Cell
+from openpyxl.compat import safe_string
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.datetime import to_excel, to_ISO8601
+from openpyxl.workbook import Workbook
+from openpyxl.worksheet.filters import AutoFilter
+
+from . import schema, styles
+from .tables import FORMULA_PREFIXES as _FORMULA_PREFIXES
+from .tables import cell_value, column_positions, looks_like_formula, set_value
+from .xlsx import _NS, _TABLE_REL, _part, _rels
+
+_SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+_ROW_TAG = re.compile(rb"<row\b([^>]*)>")
+_R_ATTR = re.compile(rb'\sr="(\d+)"')
+_ROW_PLAIN_ATTR = re.compile(rb'\s(?:r|spans)="[^"]*"')
+_ROW_EXTRA = re.compile(rb'<row\b(?=[^>]*\s(?!r=|spans=)[\w:]+=)')
+_DIM = re.compile(rb'<dimension\s+ref="([^"]*)"\s*/>')
+_SST_ITEM = re.compile(rb"<si>(.*?)</si>|<si\s*/>", re.S)
+_SHARED_CELL = re.compile(rb'<c((?:\s+[\w:]+="[^"]*")*?)\s+t="s"((?:\s+[\w:]+="[^"]*")*)\s*>'
+                          rb"\s*<v>(\d+)</v>\s*</c>")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")   # openpyxl's ILLEGAL_CHARACTERS_RE, one class
+_ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
+_CHUNK_ROWS = 4096
+_FAST_NUMBERS = {int, float, Decimal, type(None)}
+_FAST_TEXT = {str, type(None)}
+_ERROR_SET = frozenset(_ERROR_CODES)
+_MARKUP = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
+COMPRESSLEVEL = 1   # the big sheets: zlib level 1 is 3-4x faster than 6, the file ~20 % larger
+
+
+@dataclass
+class _Strip:
+    """A sheet whose rows from ``first_row`` down are not given to openpyxl."""
+
+    title: str
+    part: str                      # the sheet's part name in the original package
+    first_row: int
+    table: str | None = None       # an output sheet: its table (rows are written again)
+    body: bytes = b""              # an input sheet: the original rows, put back as they were
+    extent: tuple[int, int, int, int] | None = None  # cells the body covers (min_col, min_row, max_col, max_row)
+    rows: list[bytes] = field(default_factory=list)  # an output sheet: the new rows' XML
+    cut: tuple[int, int] = (0, 0)  # the byte range of the rows taken out of the original sheet
+
+
+class _Unsafe(Exception):
+    """This sheet (or workbook) cannot be stripped safely; load it whole."""
+
+
+def _table_parts(z: zipfile.ZipFile, sheet_part: str) -> list[tuple[str, str]]:
+    """(name, ref) of every table (contract or not) on a sheet."""
+    from xml.etree import ElementTree as ET
+
+    out = []
+    for _, kind, part in _rels(z, sheet_part):
+        if kind == _TABLE_REL and part in z.NameToInfo:
+            t = ET.fromstring(z.read(part))
+            out.append((t.get("name") or t.get("displayName") or "", t.get("ref") or ""))
+    return out
+
+
+def _sheets(z: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(title, part) of every worksheet, in workbook order."""
+    from xml.etree import ElementTree as ET
+
+    rels = {rid: part for rid, _, part in _rels(z, "xl/workbook.xml")}
+    book = ET.fromstring(z.read("xl/workbook.xml"))
+    out = []
+    for sheet in book.findall("m:sheets/m:sheet", _NS):
+        part = rels.get(sheet.get(f"{{{_NS['r']}}}id"))
+        if part is not None and part in z.NameToInfo:
+            out.append((sheet.get("name"), part))
+    return out
+
+
+def _shared_strings(z: zipfile.ZipFile) -> list[bytes] | None:
+    """The raw content of every shared-string item (``<t>`` or rich-text runs, which an
+    inline string ``<is>`` takes as they are); None when the package has none."""
+    for _, kind, part in _rels(z, "xl/workbook.xml"):
+        if kind == _SST_REL and part in z.NameToInfo:
+            return [m.group(1) or b"" for m in _SST_ITEM.finditer(z.read(part))]
+    return None
+
+
+def _inline_shared(body: bytes, sst: list[bytes] | None) -> bytes:
+    """``body`` with every shared-string cell written as an inline string."""
+    n = body.count(b't="s"')
+    if not n:
+        return body
+    if sst is None:
+        raise _Unsafe("shared strings without a shared-string table")
+    done = 0
+
+    def inline(m: re.Match) -> bytes:
+        nonlocal done
+        done += 1
+        return b"<c" + m.group(1) + b' t="inlineStr"' + m.group(2) + b"><is>" + sst[int(m.group(3))] + b"</is></c>"
+
+    try:
+        out = _SHARED_CELL.sub(inline, body)
+    except IndexError:
+        raise _Unsafe("a shared-string index out of range") from None
+    if done != n:
+        raise _Unsafe("a shared-string cell in an unexpected form")
+    return out
+
+
+def _split_rows(xml: bytes, first_row: int) -> tuple[int, int]:
+    """(start, end): the byte range of the rows numbered ``first_row`` and below, within
+    ``<sheetData>``. Every row before it must carry its number."""
+    # ("<" is always escaped in text and attribute values, so these are the elements)
+    start, end = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
+    if start < 0 or end < start:
+        raise _Unsafe("no plain <sheetData> element")
+    start += len(b"<sheetData>")
+    for m in _ROW_TAG.finditer(xml, start, end):
+        r = _R_ATTR.search(m.group(1))
+        if r is None:
+            raise _Unsafe("a row without its number")
+        if int(r.group(1)) >= first_row:
+            return m.start(), end
+    return end, end
+
+
+def _last_row(xml: bytes, start: int, end: int) -> int | None:
+    i = xml.rfind(b"<row", start, end)
+    if i < 0:
+        return None
+    m = _ROW_TAG.match(xml, i)
+    r = _R_ATTR.search(m.group(1)) if m else None
+    if r is None:
+        raise _Unsafe("a row without its number")
+    return int(r.group(1))
+
+
+def _row_shells(xml: bytes, start: int, end: int) -> bytes:
+    """The rows between ``start`` and ``end`` that have attributes of their own (a height,
+    hidden, an outline level) as empty rows, so that openpyxl loads those row settings as a
+    full load would; their cells are left out."""
+    if not _ROW_EXTRA.search(xml, start, end):
+        return b""
+    shells = []
+    for m in _ROW_TAG.finditer(xml, start, end):
+        attrs = _ROW_PLAIN_ATTR.sub(b"", m.group(1)).rstrip(b"/").strip()
+        if attrs:
+            shells.append(b"<row" + m.group(1).rstrip(b"/") + b"/>")
+    return b"".join(shells)
+
+
+def _letters_pattern(min_col: int, max_col: int) -> re.Pattern:
+    """A cell whose reference is outside columns min_col..max_col (or has none)."""
+    letters = b"|".join(get_column_letter(c).encode() for c in range(min_col, max_col + 1))
+    return re.compile(rb'<c(?=[\s>/])(?![^>]*\sr="(?:' + letters + rb')\d)')
+
+
+def _plan_sheet(z: zipfile.ZipFile, title: str, part: str, sst, read) -> _Strip | None:
+    tables = _table_parts(z, part)
+    if not tables:
+        return None
+    specs = [schema.TABLES.get(name) for name, _ in tables]
+    bounds = [range_boundaries(ref) for _, ref in tables]
+    if all(s is not None and s.direction == "in" and s.name != "tblPlan" for s in specs):
+        first_row = max(b[1] for b in bounds) + 1
+        xml = read(part)
+        start, end = _split_rows(xml, first_row)
+        if start == end:
+            return None
+        body = xml[start:end]
+        if b't="shared"' in body and b't="shared"' in xml[:start]:
+            raise _Unsafe("a shared formula across the cut")
+        dim = _DIM.search(xml, 0, start)
+        extent = range_boundaries(dim.group(1).decode()) if dim and b":" in dim.group(1) else None
+        for b in bounds:
+            extent = b if extent is None else (min(extent[0], b[0]), min(extent[1], b[1]),
+                                               max(extent[2], b[2]), max(extent[3], b[3]))
+        return _Strip(title, part, first_row, body=_inline_shared(body, sst), extent=extent,
+                      cut=(start, end))
+    if len(tables) == 1 and specs[0] is not None and specs[0].direction == "out":
+        min_col, min_row, max_col, max_row = bounds[0]
+        xml = read(part)
+        start, end = _split_rows(xml, min_row + 1)
+        last = _last_row(xml, start, end)
+        if last is not None and last > max_row:
+            raise _Unsafe("rows below the output table")
+        dim = _DIM.search(xml, 0, start)
+        used = range_boundaries(dim.group(1).decode()) if dim and b":" in dim.group(1) else None
+        inside = used is not None and None not in used and min_col <= used[0] and used[2] <= max_col
+        # The used range (which Excel, LibreOffice and openpyxl keep) inside the table's columns
+        # settles it; otherwise every cell is looked at.
+        if not inside and _letters_pattern(min_col, max_col).search(xml, start, end):
+            raise _Unsafe("cells beside the output table")
+        return _Strip(title, part, min_row + 1, table=specs[0].name, body=_row_shells(xml, start, end),
+                      cut=(start, end))
+    return None
+
+
+def plan(data: bytes, read: Callable[[str], bytes] | None = None) -> "SplicePlan | None":
+    """Which sheets of the package ``data`` to strip; None when none can be. ``read`` gives
+    a part's content (a cache shared with the table reader); by default it is unzipped."""
+    strips: dict[str, _Strip] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        read = read or z.read
+        sst = None
+        sheets = _sheets(z)
+        if any(b't="s"' in read(part) for _, part in sheets):
+            sst = _shared_strings(z)
+        for title, part in sheets:
+            try:
+                strip = _plan_sheet(z, title, part, sst, read)
+            except _Unsafe:
+                strip = None
+            if strip is not None:
+                strips[title] = strip
+        if not strips:
+            return None
+        by_part = {s.part: s for s in strips.values()}
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+            for info in z.infolist():
+                strip = by_part.get(info.filename)
+                content = read(info.filename) if strip is not None else z.read(info.filename)
+                if strip is not None:
+                    start, end = strip.cut
+                    shells = strip.body if strip.table else b""
+                    content = content[:start] + shells + content[end:]
+                out.writestr(info.filename, content)
+    return SplicePlan(strips, buf.getvalue())
+
+
+def _rows_after(xml: bytes, start: int, end: int, last: int) -> bytes:
+    """The rows of ``xml[start:end]`` numbered after ``last``, which must hold no cells
+    (openpyxl writes a row for row settings alone)."""
+    out = []
+    for m in _ROW_TAG.finditer(xml, start, end):
+        if m.group(0).endswith(b"/>"):
+            element = m.group(0)
+        else:
+            close = xml.index(b"</row>", m.end())
+            element = xml[m.start():close + 6]
+            if b"<c" in element:
+                raise RuntimeError("cells in the rows of a rewritten table")
+        if int(_R_ATTR.search(m.group(1)).group(1)) > last:
+            out.append(element)
+    return b"".join(out)
+
+
+# ----------------------------------------------------------------------------- cells
+
+def _text_xml(ref: str, sid: int, text: str) -> str:
+    text = text[:32767]
+    if _ILLEGAL.search(text):
+        from openpyxl.utils.exceptions import IllegalCharacterError
+
+        raise IllegalCharacterError(f"{text} cannot be used in worksheets.")
+    if not text:
+        return f'<c r="{ref}" s="{sid}" t="inlineStr"/>'
+    space = ' xml:space="preserve"' if text.strip() and text.strip() != text else ""
+    return f'<c r="{ref}" s="{sid}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+
+
+def _finite(col: list[Any], kinds: set[type]) -> bool:
+    """No NaN or infinity among the numbers of a column (they are written as blanks)."""
+    if Decimal in kinds and not all(v.is_finite() for v in col if type(v) is Decimal):
+        return False
+    if float in kinds and not all(math.isfinite(v) for v in col if type(v) is float):
+        return False
+    return True
+
+
+def _check_text(texts: list[str]) -> None:
+    """Refuse text with control characters, as openpyxl does (one search for many cells);
+    empties ``texts``."""
+    m = _ILLEGAL.search("\x20".join(texts))
+    if m:
+        from openpyxl.utils.exceptions import IllegalCharacterError
+
+        bad = next(t for t in texts if _ILLEGAL.search(t))
+        raise IllegalCharacterError(f"{bad} cannot be used in worksheets.")
+    texts.clear()
+
+
+def _cell_xml(wb: Workbook, cell: Cell, ref: str) -> str:
+    """What openpyxl writes for ``cell`` (any value type), given its style is registered."""
+    sid = wb._cell_styles.add(cell._style)
+    kind, value = cell.data_type, cell._value
+    if kind == "s":
+        return _text_xml(ref, sid, value)
+    if kind == "d":
+        if wb.iso_dates and not isinstance(value, dt.timedelta):
+            kind, value = "d", to_ISO8601(value)
+        else:
+            kind, value = "n", to_excel(value, wb.epoch)
+    if value is None or value == "":
+        return f'<c r="{ref}" s="{sid}" t="{kind}"/>'
+    return f'<c r="{ref}" s="{sid}" t="{kind}"><v>{escape(safe_string(value))}</v></c>'
+
+
+# ----------------------------------------------------------------------------- the plan
+
+class SplicePlan:
+    """The stripped sheets of one workbook file and the skeleton openpyxl loads instead."""
+
+    def __init__(self, strips: dict[str, _Strip], skeleton: bytes):
+        self.strips = strips
+        self.skeleton = skeleton
+
+    @property
+    def outputs(self) -> set[str]:
+        return {s.table for s in self.strips.values() if s.table}
+
+    def load(self, *, keep_vba: bool = False) -> Workbook | None:
+        """The skeleton as an openpyxl workbook, or None when openpyxl put something into
+        the stripped rows (then the whole workbook must be loaded)."""
+        import openpyxl
+
+        wb = openpyxl.load_workbook(io.BytesIO(self.skeleton), keep_vba=keep_vba)
+        for s in self.strips.values():
+            ws = wb[s.title]
+            if any(r >= s.first_row for r, _ in ws._cells):
+                return None
+            if not s.table and any(r >= s.first_row for r in ws.row_dimensions):
+                return None
+        return wb
+
+    def write_output(self, wb: Workbook, name: str, rows: Sequence[Sequence[Any]], lang: str) -> None:
+        """Table ``name``'s data rows as sheet XML, and the table resized to them (as
+        :func:`~.tables.write_rows` does in a loaded sheet)."""
+        from .tables import find_table
+
+        spec = schema.TABLES[name]
+        ws, table = find_table(wb, name)
+        strip = self.strips[ws.title]
+        min_col, min_row, max_col, _ = range_boundaries(table.ref)
+        positions = column_positions(ws, table, spec)
+        width = max_col - min_col + 1
+        new_ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{min_row + max(1, len(rows))}"
+        table.ref = new_ref
+        if table.autoFilter is None:
+            table.autoFilter = AutoFilter(ref=new_ref)
+        else:
+            table.autoFilter.ref = new_ref
+
+        kinds = [spec.columns[i].kind if i is not None else schema.TEXT for i in positions]
+        looks = [styles.data_look(k, spec.direction, lang) for k in kinds]
+        fmts = [styles.value_number_format(k, lang, None, spec.direction) for k in kinds]
+        letters = [get_column_letter(min_col + j) for j in range(width)]
+        plain = []   # per column: the style id of a plain value
+        for j in range(width):
+            c = Cell(ws, row=min_row + 1, column=min_col + j)
+            looks[j].apply(c, fmts[j])
+            plain.append(wb._cell_styles.add(c._style))
+
+        def special(j: int, value: Any, ref: str) -> str:
+            c = Cell(ws, row=1, column=min_col + j)
+            looks[j].apply(c, styles.value_number_format(kinds[j], lang, value, spec.direction))
+            set_value(c, value)
+            return _cell_xml(wb, c, ref)
+
+        share_in = [k == schema.SHARE and spec.direction == "in" for k in kinds]
+        data = [list(r) for r in rows] or [[None] * len(spec.columns)]
+        for values in data:
+            if len(values) != len(spec.columns):
+                raise ValueError(f"{spec.name}: a row has {len(values)} values, the table has "
+                                 f"{len(spec.columns)} columns ({', '.join(spec.keys)})")
+        first = min_row + 1
+        dims = ws.row_dimensions
+        dimmed = any(r >= first for r in dims)
+
+        def row_tag(rn: str) -> str:
+            if not dimmed:
+                return f'<row r="{rn}">'
+            attrs = "".join(f' {k}="{escape(v)}"' for k, v in dims.get(int(rn), {}))
+            return f'<row r="{rn}"{attrs}>'
+
+        number = (int, float, Decimal)
+
+        def one(j: int, rn: str, v: Any) -> str:
+            """Any value, one cell (what a fast column below cannot take)."""
+            ref = letters[j] + rn
+            t = type(v)
+            if t is not int and t is not str and v is not None:
+                v = cell_value(v)
+                t = type(v)
+            if t in number and not share_in[j]:
+                return f'<c r="{ref}" s="{plain[j]}" t="n"><v>{"%.16g" % v}</v></c>'
+            if v is None:
+                return f'<c r="{ref}" s="{plain[j]}" t="n"/>'
+            if t is str and not looks_like_formula(v) and v not in _ERROR_CODES:
+                return _text_xml(ref, plain[j], v)
+            return special(j, v, ref)   # bool, dates, error codes, text kept from being a formula
+
+        def column(j: int, rns: list[str], col: list[Any]) -> list[str]:
+            """One column's cells. A column of plain numbers or plain text (and blanks) is
+            written in one go; anything else cell by cell (:func:`one`)."""
+            letter, sid = letters[j], plain[j]
+            blank = f' s="{sid}" t="n"/>'
+            kinds_here = set(map(type, col))
+            if not share_in[j] and kinds_here <= _FAST_NUMBERS and _finite(col, kinds_here):
+                return [f'<c r="{letter}{rn}"{blank}' if v is None else
+                        f'<c r="{letter}{rn}" s="{sid}" t="n"><v>{"%.16g" % v}</v></c>'
+                        for rn, v in zip(rns, col)]
+            if kinds_here <= _FAST_TEXT:
+                texts = [v for v in col if v is not None]
+                joined = "\x20".join(texts)
+                if not (_MARKUP.search(joined) or _ERROR_SET.intersection(texts) or any(
+                        len(v) > 32767 or v[:1] in _FORMULA_PREFIXES or v.strip() != v or not v
+                        for v in texts)):
+                    return [f'<c r="{letter}{rn}"{blank}' if v is None else
+                            f'<c r="{letter}{rn}" s="{sid}" t="inlineStr"><is><t>{v}</t></is></c>'
+                            for rn, v in zip(rns, col)]
+            return [one(j, rn, v) for rn, v in zip(rns, col)]
+
+        chunks = strip.rows
+        chunks.clear()
+        for a in range(0, len(data), _CHUNK_ROWS):
+            block = data[a:a + _CHUNK_ROWS]
+            rns = [str(first + a + k) for k in range(len(block))]
+            cols = [column(j, rns, [r[i] for r in block] if i is not None else [None] * len(block))
+                    for j, i in enumerate(positions)]
+            chunks.append("".join([f'{row_tag(rn)}{"".join(cells)}</row>'
+                                   for rn, cells in zip(rns, zip(*cols))]).encode())
+        strip.extent = range_boundaries(new_ref)
+
+    def save(self, wb: Workbook, target: Path) -> None:
+        """Save ``wb`` (the skeleton) with openpyxl, then write ``target`` with the rows of
+        every stripped sheet back in place. Formula results remembered on ``wb`` are stored
+        (:func:`~.cached.store_formula_results`) in the small skeleton package."""
+        from .cached import remembered, store_formula_results
+
+        missing = [s.table for s in self.strips.values() if s.table and s.extent is None]
+        if missing:  # recalc writes every output table; anything else is a caller's bug
+            raise RuntimeError(f"output table(s) {', '.join(missing)} were not written")
+        skeleton = target.with_name(target.name + ".skeleton")
+        try:
+            wb.save(skeleton)
+            store_formula_results(skeleton, remembered(wb), strict=False)
+            with zipfile.ZipFile(skeleton) as z, \
+                    zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL) as out:
+                parts = dict(_sheets(z))
+                spliced = {parts[s.title]: s for s in self.strips.values()}
+                for info in z.infolist():
+                    strip = spliced.get(info.filename)
+                    if strip is None:
+                        out.writestr(info, z.read(info.filename), compresslevel=6)
+                    else:
+                        self._write_sheet(out, info, z.read(info.filename), strip)
+        finally:
+            skeleton.unlink(missing_ok=True)
+
+    @staticmethod
+    def _write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, xml: bytes, strip: _Strip) -> None:
+        after = b""
+        if b"<sheetData>" in xml:
+            start, end = _split_rows(xml, strip.first_row)
+            if start != end:
+                if not strip.table:
+                    raise RuntimeError(f"sheet {strip.title!r}: rows written into the stripped range")
+                after = _rows_after(xml, start, end, strip.extent[3])
+            head, tail = xml[:start], xml[end:]
+        else:
+            m = re.search(rb"<sheetData\s*/>", xml)
+            if m is None:
+                raise RuntimeError(f"sheet {strip.title!r}: no sheetData in the saved sheet")
+            head, tail = xml[:m.start()] + b"<sheetData>", b"</sheetData>" + xml[m.end():]
+        dim = _DIM.search(head)
+        if dim and strip.extent:
+            a = range_boundaries(dim.group(1).decode()) if b":" in dim.group(1) else None
+            b = strip.extent
+            if a is not None and None not in a:
+                b = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+            ref = f"{get_column_letter(b[0])}{b[1]}:{get_column_letter(b[2])}{b[3]}".encode()
+            head = head[:dim.start(1)] + ref + head[dim.end(1):]
+        zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+        zi.compress_type = zipfile.ZIP_DEFLATED
+        for attr in ("compress_level", "_compresslevel"):   # 3.13+ / 3.11-3.12
+            if hasattr(zipfile.ZipInfo, attr):
+                setattr(zi, attr, COMPRESSLEVEL)
+                break
+        with out.open(zi, "w", force_zip64=True) as f:
+            f.write(head)
+            if strip.table:
+                for chunk in strip.rows:
+                    f.write(chunk)
+                f.write(after)
+            else:
+                f.write(strip.body)
+            f.write(tail)

@@ -308,9 +308,11 @@ def rep_target_frame(inputs: PlanInputs, cube: pd.DataFrame) -> tuple[pd.DataFra
     year = inputs.settings.fiscal_year
     rq = cube.groupby(["region", "quarter"], sort=False)["target"].sum()
     by_region: dict[str, list] = {}
+    quota_weight: dict[str, Fraction] = {}   # each rep's weight, converted once
     for rep in inputs.team:
         if rep.carries_quota:
             by_region.setdefault(rep.region, []).append(rep)
+            quota_weight[rep.rep_id] = Fraction(rep.quota_weight)
     rows: list[tuple] = []
     unstaffed: list[tuple[str, str, int]] = []
     for (region, quarter), target in rq.items():
@@ -318,7 +320,10 @@ def rep_target_frame(inputs: PlanInputs, cube: pd.DataFrame) -> tuple[pd.DataFra
         qdays = (end - start).days + 1
         reps = by_region.get(region, [])
         days = [active_days(start, end, r.hire_date, r.end_date) for r in reps]
-        weights = [Fraction(r.quota_weight) * Fraction(d, qdays) for r, d in zip(reps, days)]
+        # quota_weight x active_fraction = quota_weight x days / qdays; every rep of the
+        # region-quarter shares qdays, and an exact split does not change when all its
+        # weights are scaled alike, so the weights are quota_weight x days.
+        weights = [quota_weight[r.rep_id] * d for r, d in zip(reps, days)]
         parts = split_region_quarter(int(target), weights)
         if parts is None:
             unstaffed.append((region, quarter, int(target)))

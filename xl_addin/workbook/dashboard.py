@@ -464,8 +464,9 @@ def _reconciliation(results: Mapping[str, pd.DataFrame], inputs: PlanInputs, lan
                  if regions else None, None, alarm="diff"),
     ]
     region_sums = []
+    folded = bonus["region"].astype(str).str.casefold() if regions else None
     for n, (code, name) in enumerate(regions):
-        mask = bonus["region"].astype(str).str.casefold() == str(code).casefold()
+        mask = folded == str(code).casefold()
         value = _sum(bonus, "total", mask)
         region_sums.append(value)
         rows.append(ReconRow(

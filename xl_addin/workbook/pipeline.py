@@ -51,7 +51,8 @@ def output_rows(results: Results, lang: str = "en") -> dict[str, list[list[Any]]
     check's code and params); ``item`` and every code stay language-neutral."""
     out = {}
     for name, df in results.tables().items():
-        out[name] = [[cell_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
+        columns = [_cell_values(df[c].tolist()) for c in df.columns]
+        out[name] = list(map(list, zip(*columns))) if columns else [[] for _ in range(len(df))]
     checks = out.get("tblChecks", [])
     if len(results.check_rows) == len(checks):
         col = schema.TABLES["tblChecks"].keys.index("message")
@@ -61,9 +62,27 @@ def output_rows(results: Results, lang: str = "en") -> dict[str, list[list[Any]]
     return out
 
 
+_AS_IS = {str, int, bool, type(None)}
+
+
+def _cell_values(column: list[Any]) -> list[Any]:
+    """:func:`~.tables.cell_value` of every value of a column; a column of plain text,
+    whole numbers, blanks and finite decimals (most of them) is returned as it is."""
+    kinds = set(map(type, column))
+    if kinds <= _AS_IS or (kinds <= _AS_IS | {Decimal} and
+                           all(v.is_finite() for v in column if type(v) is Decimal)):
+        return column
+    return [cell_value(v) for v in column]
+
+
 def _canonical(v: Any) -> Any:
     """A cell value in a form that survives a save and reload: numbers as normalised
     decimal text, midnight datetimes as dates, blanks as None."""
+    t = type(v)
+    if t is str:
+        return v.strip() or None
+    if t is int:
+        return str(v)   # what the Decimal route below gives for a whole number
     if v is None or (isinstance(v, str) and not v.strip()):
         return None
     if isinstance(v, bool):
@@ -87,7 +106,7 @@ def input_digest(raws: dict[str, RawTable]) -> str:
         if raw is None:
             continue
         rows = [[_canonical(v) for v in r] for r in raw.rows]
-        rows = [r for r in rows if any(v is not None for v in r)]
+        rows = [r for r in rows if r.count(None) != len(r)]
         h.update(json.dumps([name, raw.header, rows], ensure_ascii=False).encode())
     return h.hexdigest()
 

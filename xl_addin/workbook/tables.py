@@ -78,8 +78,11 @@ def column_positions(ws: Worksheet, table: Table, spec: schema.Table) -> list[in
 def cell_value(value: Any) -> Any:
     """A Python value as a cell can hold it: NaN, NaT and pandas NA become None (an empty
     cell); numpy scalars become Python numbers; a pandas Timestamp a datetime."""
-    if value is None:
-        return None
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:  # the common cases, at once
+        return value
+    if t is Decimal:
+        return value if value.is_finite() else None
     if isinstance(value, dt.datetime) and hasattr(value, "to_pydatetime"):  # pandas
         return None if value != value else value.to_pydatetime()           # NaT / Timestamp
     if isinstance(value, (str, bool, int, dt.date)):

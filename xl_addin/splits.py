@@ -33,7 +33,8 @@ def split_exact(total: Number, weights: Sequence[Number], unit: Number = 1) -> l
     for empty, negative or all-zero weights, and for a total that is not a multiple of
     ``unit``. Parts have the type of ``total`` (int stays int, Decimal stays Decimal).
     """
-    ws = [frac(w) for w in weights]
+    whole = all(type(w) is int for w in weights)   # the common case: no Fractions needed
+    ws = list(weights) if whole else [frac(w) for w in weights]
     if not ws:
         raise ValueError("split_exact: no weights")
     if any(w < 0 for w in ws):
@@ -51,12 +52,15 @@ def split_exact(total: Number, weights: Sequence[Number], unit: Number = 1) -> l
     sign = -1 if n < 0 else 1
     n = abs(n)
     # integer weights over a common denominator: exact remainders with integer divmod
-    den = 1
-    for w in ws:
-        if w.denominator != 1:
-            den = den * w.denominator // _gcd(den, w.denominator)
-    iw = [w.numerator * (den // w.denominator) for w in ws]
-    isum = sum(iw)
+    if whole:
+        iw, isum = ws, wsum
+    else:
+        den = 1
+        for w in ws:
+            if w.denominator != 1:
+                den = den * w.denominator // _gcd(den, w.denominator)
+        iw = [w.numerator * (den // w.denominator) for w in ws]
+        isum = sum(iw)
     qr = [divmod(n * w, isum) for w in iw]
     parts = [q for q, _ in qr]
     left = n - sum(parts)
@@ -308,11 +312,17 @@ def rep_target_frame(inputs: PlanInputs, cube: pd.DataFrame) -> tuple[pd.DataFra
     year = inputs.settings.fiscal_year
     rq = cube.groupby(["region", "quarter"], sort=False)["target"].sum()
     by_region: dict[str, list] = {}
-    quota_weight: dict[str, Fraction] = {}   # each rep's weight, converted once
+    quota_weight: dict[str, Fraction] = {}   # each rep's weight as a Fraction, once
     for rep in inputs.team:
         if rep.carries_quota:
             by_region.setdefault(rep.region, []).append(rep)
             quota_weight[rep.rep_id] = Fraction(rep.quota_weight)
+    # ... and made whole numbers over their common denominator (an exact split is the
+    # same for weights all scaled alike, and whole weights split fastest)
+    den = 1
+    for w in quota_weight.values():
+        den = den * w.denominator // _gcd(den, w.denominator)
+    whole_weight = {k: int(w * den) for k, w in quota_weight.items()}
     rows: list[tuple] = []
     unstaffed: list[tuple[str, str, int]] = []
     for (region, quarter), target in rq.items():
@@ -321,9 +331,8 @@ def rep_target_frame(inputs: PlanInputs, cube: pd.DataFrame) -> tuple[pd.DataFra
         reps = by_region.get(region, [])
         days = [active_days(start, end, r.hire_date, r.end_date) for r in reps]
         # quota_weight x active_fraction = quota_weight x days / qdays; every rep of the
-        # region-quarter shares qdays, and an exact split does not change when all its
-        # weights are scaled alike, so the weights are quota_weight x days.
-        weights = [quota_weight[r.rep_id] * d for r, d in zip(reps, days)]
+        # region-quarter shares qdays, so the weights are (whole) quota_weight x days.
+        weights = [whole_weight[r.rep_id] * d for r, d in zip(reps, days)]
         parts = split_region_quarter(int(target), weights)
         if parts is None:
             unstaffed.append((region, quarter, int(target)))

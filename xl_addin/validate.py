@@ -176,6 +176,7 @@ def _actuals(inputs: PlanInputs, p: Problems) -> None:
     reps = {r.rep_id: r for r in inputs.team}
     year = inputs.settings.fiscal_year
     seen: dict[tuple[str, str], int | None] = {}
+    bounds = {q: quarter_bounds(year, q) for q in QUARTERS}
     for a in inputs.actuals:
         key = f"{a.rep_id}/{a.quarter}"
         rep = reps.get(a.rep_id)
@@ -200,7 +201,7 @@ def _actuals(inputs: PlanInputs, p: Problems) -> None:
         if rep is not None and not rep.carries_quota:
             p.add(t, a.row, "rep_id", f"{a.rep_id} has role {rep.role}, which carries no sales quota", key)
         if rep is not None and a.quarter in QUARTERS:
-            start, end = quarter_bounds(year, a.quarter)
+            start, end = bounds[a.quarter]
             if active_days(start, end, rep.hire_date, rep.end_date) == 0:
                 p.add(t, a.row, "quarter", f"{a.rep_id} is not employed in {a.quarter} {year}", key)
         for f in ACTUAL_FIGURES:

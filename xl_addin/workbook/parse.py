@@ -78,6 +78,9 @@ def map_columns(raw: RawTable, spec: schema.Table, problems: Problems) -> None:
 
 def parse_number(v: Any) -> Decimal | None:
     """A Decimal from a cell: numbers as they are; text like '1,200', '¥300', '43%'."""
+    t = type(v)
+    if t is int or t is Decimal:   # the usual cell, at once
+        return Decimal(v)
     if v is None:
         return None
     if isinstance(v, bool):

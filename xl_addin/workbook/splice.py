@@ -400,7 +400,7 @@ class SplicePlan:
             return _cell_xml(wb, c, ref)
 
         share_in = [k == schema.SHARE and spec.direction == "in" for k in kinds]
-        data = [list(r) for r in rows] or [[None] * len(spec.columns)]
+        data = list(rows) or [[None] * len(spec.columns)]
         for values in data:
             if len(values) != len(spec.columns):
                 raise ValueError(f"{spec.name}: a row has {len(values)} values, the table has "
@@ -460,8 +460,11 @@ class SplicePlan:
             rns = [str(first + a + k) for k in range(len(block))]
             cols = [column(j, rns, [r[i] for r in block] if i is not None else [None] * len(block))
                     for j, i in enumerate(positions)]
-            chunks.append("".join([f'{row_tag(rn)}{"".join(cells)}</row>'
-                                   for rn, cells in zip(rns, zip(*cols))]).encode())
+            if dimmed:
+                xml = "".join([f'{row_tag(rn)}{"".join(cells)}</row>' for rn, cells in zip(rns, zip(*cols))])
+            else:
+                xml = "".join([f'<row r="{rn}">{"".join(cells)}</row>' for rn, cells in zip(rns, zip(*cols))])
+            chunks.append(xml.encode())
         strip.extent = range_boundaries(new_ref)
 
     def save(self, wb: Workbook, target: Path) -> None:

@@ -327,6 +327,62 @@ def test_english_workbooks(sample_master, tmp_path):
     assert "Total bonus" in texts
 
 
+def _look(cell) -> tuple:
+    return (type(cell).__name__, cell.value, cell.number_format, repr(cell.font),
+            repr(cell.fill), repr(cell.border), repr(cell.alignment), repr(cell.protection))
+
+
+def _openpyxl_merged_row(ws, row: int, value, lang: str, **look) -> None:
+    """A merged row as openpyxl makes it: every cell written, then ``merge_cells``."""
+    for c in range(1, 10):
+        rg._put(ws, row, c, value if c == 1 else None, lang, **look)
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=9)
+
+
+@pytest.mark.parametrize("look", [dict(border=True, bold=True, merge=True),
+                                  dict(wrap=True, size=8, italic=True, color="808080"),
+                                  dict(border=True, fill="F2F2F2", merge=True)])
+def test_merged_rows_look_as_openpyxl_merges_them(look):
+    """After the first merged row of a look, the merge is stamped rather than done by
+    openpyxl: every cell must still look exactly as openpyxl's own merge leaves it."""
+    ours, theirs = openpyxl.Workbook(), openpyxl.Workbook()
+    for row, value in ((2, "first"), (3, "second"), (4, D("12.50")), (5, "third")):
+        rg._merged(ours.active, row, 1, 9, value, "zh", **look)
+        plain = {k: v for k, v in look.items() if k != "merge"}
+        _openpyxl_merged_row(theirs.active, row, value, "zh", **plain)
+    a, b = ours.active, theirs.active
+    assert sorted(map(str, a.merged_cells.ranges)) == sorted(map(str, b.merged_cells.ranges)) \
+        == ["A2:I2", "A3:I3", "A4:I4", "A5:I5"]
+    for row in range(2, 6):
+        for col in range(1, 10):
+            assert _look(a.cell(row, col)) == _look(b.cell(row, col)), (row, col)
+    assert isinstance(a.cell(3, 5), openpyxl.cell.cell.MergedCell)
+    if look.get("border"):   # the edges of a bordered range keep their borders
+        assert a.cell(3, 5).border.top.style == a.cell(3, 9).border.right.style == "thin"
+
+
+def test_files_written_by_two_processes_are_the_same(tmp_path):
+    inputs = sample_inputs()
+    results = compute(inputs)
+    day = dt.date(2026, 10, 8)
+    one = rg.write_regional(inputs, results, tmp_path / "one", input_sha256="x", today=day)
+    seen = []
+    two = rg.write_regional(inputs, results, tmp_path / "two", input_sha256="x", today=day,
+                            workers=2, progress=lambda e: seen.append(e.region))
+    assert seen == list(REGIONS)                            # in region order
+    strip = lambda m: [dict(vars(e), sha256=None) for e in m.files]
+    assert strip(one) == strip(two) and [e.file for e in two.files] == [
+        region_file(tmp_path, c).name for c in REGIONS]
+    for e in one.files:
+        a = openpyxl.load_workbook(tmp_path / "one" / e.file)
+        b = openpyxl.load_workbook(tmp_path / "two" / e.file)
+        assert a.sheetnames == b.sheetnames
+        for wa, wb in zip(a.worksheets, b.worksheets):
+            assert [[_look(c) for c in r] for r in wa.iter_rows()] == \
+                [[_look(c) for c in r] for r in wb.iter_rows()], wa.title
+            assert sorted(map(str, wa.merged_cells.ranges)) == sorted(map(str, wb.merged_cells.ranges))
+
+
 def test_bad_master_exits_2(tmp_path):
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"not a zip")
@@ -559,3 +615,4 @@ def test_libreoffice_prints_each_statement_on_one_page(built, tmp_path):
     subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", str(first), "-l", str(first),
                     "-singlefile", str(pdf), str(tmp_path / "statement")], check=True)
     assert (tmp_path / "statement.png").stat().st_size > 20_000
+

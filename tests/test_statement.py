@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as hst
 
@@ -20,7 +21,8 @@ from xl_addin.distribution.commands import COMMANDS
 from xl_addin.engine import compute
 from xl_addin.fmt_words import amount_in_words, english_amount, rmb_upper
 from xl_addin.model import INDICATORS, default_plan
-from xl_addin.statement import (StatementError, build_statement, build_statements, render_text)
+from xl_addin.statement import (StatementError, StatementIndex, build_statement, build_statements,
+                                competition_ranks, render_text)
 from xl_addin.workbook.master import sample_inputs
 
 for _c in COMMANDS:
@@ -246,6 +248,51 @@ def test_rank_of_new_customer_award_is_company_wide(sample):
                 row = ranking[(ranking.rep_id == st.rep_id) & (ranking.quarter == q.quarter)].iloc[0]
                 assert q.nc_rank == row["rank"] and q.nc_field == (ranking.quarter == q.quarter).sum()
                 assert (q.new_customer_award > 0) == bool(row["won"])
+
+
+def test_competition_ranks_share_ties_and_skip_after_them():
+    values = {"a": D("10"), "b": D("8"), "c": D("12"), "d": D("8.00"), "e": D("5"),
+              "f": D("8.0"), "g": D("-1")}
+    # 12 first, 10 second, the three 8s share third, so 5 is sixth and -1 seventh
+    assert competition_ranks(values) == {"c": 1, "a": 2, "b": 3, "d": 3, "f": 3, "e": 6, "g": 7}
+    assert competition_ranks({"x": D("3"), "y": D("3")}) == {"x": 1, "y": 1}
+    assert competition_ranks({}) == {}
+
+
+def test_annual_award_rank_counts_every_rep_above(sample):
+    """Sales champion rank of a rep = 1 + the number of reps with more annual sales
+    (counted here from the actuals of the quarters the engine scored)."""
+    inputs, results = sample
+    scored = set(zip(results.kpi["rep_id"], results.kpi["quarter"]))
+    annual: dict[str, Decimal] = {}
+    for a in inputs.actuals:
+        if a.sales is not None and (a.rep_id, a.quarter) in scored:
+            annual[a.rep_id] = annual.get(a.rep_id, D(0)) + a.sales
+    for st in build_statements(inputs, results):
+        line = next(x for x in st.awards if x.award == "sales_champion")
+        assert line.measure == annual[st.rep_id]
+        assert line.rank == 1 + sum(v > annual[st.rep_id] for v in annual.values())
+        assert line.field == len(annual)
+
+
+def test_one_index_for_many_statements_gives_the_same_statements(sample):
+    inputs, results = sample
+    index = StatementIndex(inputs, results)
+    for rep_id in ("R002", "R016", "R020"):
+        assert build_statement(inputs, results, rep_id, index=index) == \
+            build_statement(inputs, results, rep_id)
+        assert build_statement(inputs, results, rep_id, "Q2", index=index) == \
+            build_statement(inputs, results, rep_id, "Q2")
+
+
+def test_two_engine_rows_for_one_rep_quarter_are_an_error(sample):
+    inputs, results = sample
+    kpi = results.kpi
+    twice = dataclasses.replace(results, kpi=pd.concat(
+        [kpi, kpi[(kpi["rep_id"] == "R002") & (kpi["quarter"] == "Q3")]], ignore_index=True))
+    with pytest.raises(StatementError, match=r"tblKpi: 2 rows for \{'rep_id': 'R002', 'quarter': 'Q3'\}"):
+        build_statement(inputs, twice, "R002")
+    build_statement(inputs, twice, "R003")          # other reps are not affected
 
 
 @pytest.mark.parametrize("rep_id, quarter, message", [

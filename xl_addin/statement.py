@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -36,12 +37,13 @@ from .fmt import percent, yuan
 from .fmt_words import english_amount, rmb_upper
 from .kpi import (NA_NO_MENTEES, NA_NO_RECEIVABLES, NA_NO_SALES_TARGET, NA_WEIGHT, explain_kpi,
                   explain_score)
-from .model import QUARTERS, Actual, PlanInputs, Rep
+from .model import QUARTERS, Actual, PlanInputs, Region, Rep
 from .money import frac
 from .splits import split_exact
 
 __all__ = ["StatementError", "KpiLine", "QuarterStatement", "AwardLine", "RepStatement",
-           "build_statement", "build_statements", "award_measures", "quota_reps", "render_text", "t",
+           "build_statement", "build_statements", "StatementIndex", "award_measures",
+           "competition_ranks", "quota_reps", "render_text", "t",
            "indicator_label", "na_label", "award_label", "role_label", "quarter_label",
            "watch_label", "display_kind", "QUARTER_WORDS"]
 
@@ -289,18 +291,60 @@ def quota_reps(inputs: PlanInputs, region: str | None = None) -> list[Rep]:
     return [r for r in inputs.team if r.carries_quota and (region is None or r.region == region)]
 
 
-def _rows(df: pd.DataFrame, **match: str) -> pd.DataFrame:
-    mask = pd.Series(True, index=df.index)
-    for col, value in match.items():
-        mask &= df[col] == value
-    return df[mask]
+def _grouped(df: pd.DataFrame, *keys: str) -> dict[Any, list[dict[str, Any]]]:
+    """The rows of ``df`` as dicts, grouped by the value of ``keys`` (a tuple for several),
+    in frame order. Values are plain Python values (``tolist``)."""
+    columns = list(df.columns)
+    rows = [dict(zip(columns, values)) for values in zip(*(df[c].tolist() for c in columns))]
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        key = row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys)
+        out.setdefault(key, []).append(row)
+    return out
 
 
-def _one(df: pd.DataFrame, what: str, **match: str) -> pd.Series | None:
-    rows = _rows(df, **match)
+def _one(groups: dict[Any, list[dict[str, Any]]], what: str,
+         **match: str) -> dict[str, Any] | None:
+    """The single row of ``groups`` (from :func:`_grouped`) matching ``match``, given in
+    the order of the grouping keys; None when there is none, more than one is an error in
+    the engine's tables."""
+    key = next(iter(match.values())) if len(match) == 1 else tuple(match.values())
+    rows = groups.get(key, ())
     if len(rows) > 1:
         raise StatementError(f"{what}: {len(rows)} rows for {match}")
-    return None if rows.empty else rows.iloc[0]
+    return rows[0] if rows else None
+
+
+class StatementIndex:
+    """The engine's tables looked up by rep and quarter, and the annual awards ranked,
+    once per run.
+
+    A statement needs a few rows of each table; filtering the whole frames for every rep
+    and quarter made a run over all reps quadratic, and ranking every award again for each
+    rep cubic. Build one index with ``StatementIndex(inputs, results)`` and pass it to
+    every :func:`build_statement` of the same inputs and results."""
+
+    def __init__(self, inputs: PlanInputs, results: Results) -> None:
+        self.reps: dict[str, Rep] = {}
+        for rep in inputs.team:
+            self.reps.setdefault(rep.rep_id, rep)            # the first row of an ID
+        self.regions: dict[str, Region] = {}
+        for region in inputs.regions:
+            self.regions.setdefault(region.region, region)
+        #: reported actuals by (rep_id, quarter); of two rows the later one counts
+        self.actuals: dict[tuple[str, str], Actual] = {
+            (a.rep_id, a.quarter): a for a in inputs.actuals if a.sales is not None}
+        self.targets = _grouped(results.rep_targets, "rep_id")
+        self.kpi = _grouped(results.kpi, "rep_id", "quarter")
+        self.bonus = _grouped(results.bonus, "rep_id", "quarter")
+        self.pool = _grouped(results.pool, "quarter")
+        self.new_customer_rank = _grouped(results.new_customer_rank, "rep_id", "quarter")
+        #: how many rep-quarters the new-customer ranking of each quarter has
+        self.new_customer_field = Counter(results.new_customer_rank["quarter"].tolist())
+        self.awards = _grouped(results.awards, "award", "rep_id")
+        self.watchlist = _grouped(results.watchlist, "rep_id")
+        self.measures = award_measures(inputs, results)
+        self.ranks = {award: competition_ranks(values) for award, values in self.measures.items()}
 
 
 def _points(lines: Sequence, score: Decimal) -> list[Decimal]:
@@ -312,7 +356,7 @@ def _points(lines: Sequence, score: Decimal) -> list[Decimal]:
     return [p.quantize(POINT) for p in split_exact(score, weights, POINT)]
 
 
-def _kpi_lines(inputs: PlanInputs, actual: Actual, target_row: pd.Series,
+def _kpi_lines(inputs: PlanInputs, actual: Actual, target_row: Mapping[str, Any],
                score: Decimal) -> tuple[KpiLine, ...]:
     explained = explain_kpi(inputs.kpi_scheme, actual, int(target_row["sales_target"]),
                             int(target_row["active_days"]), int(target_row["quarter_days"]))
@@ -327,18 +371,17 @@ def _kpi_lines(inputs: PlanInputs, actual: Actual, target_row: pd.Series,
                  for x, p in zip(explained, points))
 
 
-def _reported_quarter(inputs: PlanInputs, results: Results, actual: Actual,
-                      target_row: pd.Series) -> QuarterStatement:
+def _reported_quarter(inputs: PlanInputs, index: StatementIndex, actual: Actual,
+                      target_row: Mapping[str, Any]) -> QuarterStatement:
     s = inputs.settings
     rep_id, q = actual.rep_id, actual.quarter
-    kpi_row = _one(results.kpi, "tblKpi", rep_id=rep_id, quarter=q)
-    bonus_row = _one(results.bonus, "tblBonus", rep_id=rep_id, quarter=q)
-    pool_row = _one(results.pool, "pool", quarter=q)
+    kpi_row = _one(index.kpi, "tblKpi", rep_id=rep_id, quarter=q)
+    bonus_row = _one(index.bonus, "tblBonus", rep_id=rep_id, quarter=q)
+    pool_row = _one(index.pool, "pool", quarter=q)
     if kpi_row is None or bonus_row is None or pool_row is None:
         raise StatementError(f"{rep_id}/{q}: reported, but the engine has no KPI or bonus row")
     score = Decimal(kpi_row["kpi_score"])
-    rank_row = _one(results.new_customer_rank, "new-customer ranking", rep_id=rep_id, quarter=q)
-    ranked = _rows(results.new_customer_rank, quarter=q)
+    rank_row = _one(index.new_customer_rank, "new-customer ranking", rep_id=rep_id, quarter=q)
     target = int(target_row["sales_target"])
     ratio = (actual.collections / actual.receivables
              if actual.receivables and actual.collections is not None else None)
@@ -347,7 +390,7 @@ def _reported_quarter(inputs: PlanInputs, results: Results, actual: Actual,
         quarter_days=int(target_row["quarter_days"]), reported=True,
         lines=_kpi_lines(inputs, actual, target_row, score), kpi_score=score,
         gate=s.base_gate, base_mode=s.base_mode,
-        base_bonus=next(r.base_bonus for r in inputs.team if r.rep_id == rep_id),
+        base_bonus=index.reps[rep_id].base_bonus,
         gate_passed=score >= s.base_gate, base_paid=bonus_row["base_paid"],
         sales=actual.sales, excess_rate=s.excess_rate,
         over_target=max(ZERO, actual.sales - target), excess_raw=bonus_row["excess_raw"],
@@ -357,7 +400,7 @@ def _reported_quarter(inputs: PlanInputs, results: Results, actual: Actual,
         excess_paid=bonus_row["excess_paid"],
         new_customers=int(rank_row["new_customers"]) if rank_row is not None else None,
         nc_rank=int(rank_row["rank"]) if rank_row is not None else None,
-        nc_field=len(ranked), nc_top_n=s.new_customer_top_n,
+        nc_field=index.new_customer_field[q], nc_top_n=s.new_customer_top_n,
         new_customer_award=bonus_row["new_customer_award"],
         collections=actual.collections, receivables=actual.receivables,
         collection_ratio=ratio, collection_threshold=s.collection_threshold,
@@ -369,10 +412,13 @@ def _reported_quarter(inputs: PlanInputs, results: Results, actual: Actual,
     return statement
 
 
-def _competition_ranks(values: dict[str, Decimal]) -> dict[str, int]:
-    """1, 2, 2, 4 ranking, largest value first."""
-    ordered = sorted(values.values(), reverse=True)
-    return {rep: ordered.index(v) + 1 for rep, v in values.items()}
+def competition_ranks(values: Mapping[str, Decimal]) -> dict[str, int]:
+    """Competition ranking ("1, 2, 2, 4"), largest value first: equal values share the
+    rank of the first of them, and the next value's rank counts every rep before it."""
+    first: dict[Decimal, int] = {}
+    for position, value in enumerate(sorted(values.values(), reverse=True), 1):
+        first.setdefault(value, position)
+    return {rep: first[value] for rep, value in values.items()}
 
 
 def award_measures(inputs: PlanInputs, results: Results) -> dict[str, dict[str, Decimal]]:
@@ -397,19 +443,18 @@ def award_measures(inputs: PlanInputs, results: Results) -> dict[str, dict[str, 
     return {"sales_champion": sales, "best_growth": rise}
 
 
-def _awards(inputs: PlanInputs, results: Results, rep_id: str,
-            measures: dict[str, dict[str, Decimal]]) -> tuple[AwardLine, ...]:
+def _awards(inputs: PlanInputs, results: Results, index: StatementIndex,
+            rep_id: str) -> tuple[AwardLine, ...]:
     s = inputs.settings
     provisional = "Q4" not in results.quarters_in
-    rows = results.awards
     lines = []
     non_cash = {"sales_champion": s.champion_non_cash, "best_growth": s.growth_non_cash,
                 "team_contribution": ""}
     for award in ("sales_champion", "best_growth", "team_contribution"):
-        mine = rows[(rows["award"] == award) & (rows["rep_id"] == rep_id)]
-        won = not mine.empty
-        amount = sum(mine["amount"], ZERO) if won else ZERO
-        prov = bool(mine["provisional"].iloc[0]) if won else provisional
+        mine = index.awards.get((award, rep_id), [])
+        won = bool(mine)
+        amount = sum((row["amount"] for row in mine), ZERO) if won else ZERO
+        prov = bool(mine[0]["provisional"]) if won else provisional
         if award == "team_contribution":
             if not s.team_award_members:
                 continue
@@ -417,16 +462,15 @@ def _awards(inputs: PlanInputs, results: Results, rep_id: str,
             lines.append(AwardLine(award, None, 1 if member else None,
                                    len(s.team_award_members), won, amount, "", prov))
             continue
-        values = measures[award]
-        ranks = _competition_ranks(values)
-        lines.append(AwardLine(award, values.get(rep_id), ranks.get(rep_id), len(values), won,
-                               amount, mine["non_cash"].iloc[0] if won else non_cash[award],
-                               prov))
+        values = index.measures[award]
+        lines.append(AwardLine(award, values.get(rep_id), index.ranks[award].get(rep_id),
+                               len(values), won, amount,
+                               mine[0]["non_cash"] if won else non_cash[award], prov))
     return tuple(lines)
 
 
-def _watch(results: Results, rep_id: str) -> WatchLine | None:
-    row = _one(results.watchlist, "tblWatchlist", rep_id=rep_id)
+def _watch(index: StatementIndex, rep_id: str) -> WatchLine | None:
+    row = _one(index.watchlist, "tblWatchlist", rep_id=rep_id)
     if row is None:
         return None
     return WatchLine(row["status"], row["since_quarter"], row["period_start"],
@@ -435,13 +479,16 @@ def _watch(results: Results, rep_id: str) -> WatchLine | None:
 
 def build_statement(inputs: PlanInputs, results: Results, rep_id: str,
                     quarter: str | None = None, *,
-                    measures: dict[str, dict[str, Decimal]] | None = None) -> RepStatement:
+                    index: StatementIndex | None = None) -> RepStatement:
     """The statement of ``rep_id`` for the whole year, or for ``quarter`` only (then
-    without the annual awards).
+    without the annual awards). ``index`` is the :class:`StatementIndex` of the same
+    inputs and results, built here when not given (give it when building many).
 
     Raises :class:`StatementError` for an unknown rep, a rep without a sales quota or a
     quarter code other than Q1..Q4."""
-    rep = next((r for r in inputs.team if r.rep_id == rep_id), None)
+    if index is None:
+        index = StatementIndex(inputs, results)
+    rep = index.reps.get(rep_id)
     if rep is None:
         known = ", ".join(r.rep_id for r in quota_reps(inputs)[:8])
         raise StatementError(f"no rep {rep_id!r} in tblTeam (reps with a quota: {known}, ...)")
@@ -450,35 +497,34 @@ def build_statement(inputs: PlanInputs, results: Results, rep_id: str,
                              "so there is no KPI or bonus to explain")
     if quarter is not None and quarter not in QUARTERS:
         raise StatementError(f"unknown quarter {quarter!r} (use Q1, Q2, Q3 or Q4)")
-    targets = _rows(results.rep_targets, rep_id=rep_id)
-    actual_by_q = {a.quarter: a for a in inputs.actuals if a.rep_id == rep_id and a.sales is not None}
     quarters = []
-    for _, row in targets.sort_values("quarter").iterrows():
+    for row in sorted(index.targets.get(rep_id, []), key=lambda r: r["quarter"]):
         q = row["quarter"]
         if quarter is not None and q != quarter:
             continue
-        if q in actual_by_q:
-            quarters.append(_reported_quarter(inputs, results, actual_by_q[q], row))
+        actual = index.actuals.get((rep_id, q))
+        if actual is not None:
+            quarters.append(_reported_quarter(inputs, index, actual, row))
         else:
             quarters.append(QuarterStatement(q, int(row["sales_target"]), int(row["active_days"]),
                                              int(row["quarter_days"]), False))
     awards: tuple[AwardLine, ...] = ()
     if quarter is None:
-        awards = _awards(inputs, results, rep_id, measures or award_measures(inputs, results))
-    region = next((r for r in inputs.regions if r.region == rep.region), None)
+        awards = _awards(inputs, results, index, rep_id)
+    region = index.regions.get(rep.region)
     return RepStatement(
         fiscal_year=inputs.settings.fiscal_year, rep_id=rep.rep_id, name=rep.name,
         region=rep.region, region_name=region.name if region else rep.region, role=rep.role,
         hire_date=rep.hire_date, end_date=rep.end_date, base_bonus=rep.base_bonus,
         quarters=tuple(quarters), awards=awards, quarters_in=results.quarters_in,
-        watch=_watch(results, rep_id), only_quarter=quarter)
+        watch=_watch(index, rep_id), only_quarter=quarter)
 
 
 def build_statements(inputs: PlanInputs, results: Results,
                      region: str | None = None) -> list[RepStatement]:
     """The statement of every quota-carrying rep (of ``region``), in tblTeam order."""
-    measures = award_measures(inputs, results)
-    return [build_statement(inputs, results, r.rep_id, measures=measures)
+    index = StatementIndex(inputs, results)
+    return [build_statement(inputs, results, r.rep_id, index=index)
             for r in quota_reps(inputs, region)]
 
 

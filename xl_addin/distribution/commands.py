@@ -10,6 +10,7 @@ means some region's email failed.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -89,6 +90,24 @@ def _open(path: Path):
     return check_master(path)
 
 
+def _read_inputs(path: Path):
+    """The opened master, its parsed inputs and their digest, without running the engine
+    (the same reading and digest as :func:`_open`)."""
+    from ..workbook.pipeline import input_digest, inputs_from_raw
+    from ..workbook.xlsx import XlsxBook
+
+    book = XlsxBook.open(path)
+    raws = book.raw_tables()
+    return book, inputs_from_raw(raws), input_digest(raws)
+
+
+def _compute(book):
+    """What :func:`_open` gives, for a master opened by :func:`_read_inputs`."""
+    from ..workbook.pipeline import read_and_compute
+
+    return read_and_compute(book)
+
+
 def _warn_failed_checks(outcome, lang: str) -> None:
     df = outcome.results.checks
     fails = df[df["status"] == "FAIL"]
@@ -107,12 +126,14 @@ def _entry_line(e: RegionalEntry, lang: str) -> str:
 
 
 def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool) -> Manifest:
-    """Write the regional workbooks and the manifest, echoing one line per region."""
+    """Write the regional workbooks and the manifest, echoing one line per region; one
+    file at a time per CPU."""
     _warn_failed_checks(outcome, lang)
     manifest = write_regional(outcome.inputs, outcome.results, out_dir,
                               input_sha256=outcome.digest, master_name=Path(master).name,
                               lang=lang, encrypt=encrypt,
-                              progress=lambda e: click.echo(_entry_line(e, lang)))
+                              progress=lambda e: click.echo(_entry_line(e, lang)),
+                              workers=os.cpu_count() or 1)
     return manifest
 
 
@@ -269,14 +290,16 @@ def email(path: Path, out_dir: Path | None, dry_run: bool, smtp_host: str | None
         out_dir = out_dir or path
         manifest, files = _manifest_files(out_dir)
     else:
-        outcome = _open(path)
+        # Whether the folder's files are this master's needs only the inputs and their
+        # digest; the engine runs only when the files must be built.
+        book, inputs, digest = _read_inputs(path)
         out_dir = out_dir or default_dir(path)
-        manifest = current_manifest(out_dir, outcome.inputs.settings.fiscal_year, outcome.digest,
+        manifest = current_manifest(out_dir, inputs.settings.fiscal_year, digest,
                                     encrypted=True if encrypt else None)
         if manifest is None:
             click.echo(_t(lang, f"{out_dir} 中没有本总表的区域报表，先生成：",
                           f"{out_dir} holds no regional workbooks for this master; building them:"))
-            manifest = _build(outcome, path, out_dir, lang, encrypt)
+            manifest = _build(_compute(book), path, out_dir, lang, encrypt)
         else:
             click.echo(_t(lang, f"使用 {out_dir} 中已生成的区域报表（{manifest.period}）",
                           f"Using the regional workbooks in {out_dir} ({manifest.period})"))

@@ -36,28 +36,33 @@ Decisions:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
 import math
+import multiprocessing
 import os
 import re
 import tempfile
 import unicodedata
 import weakref
+from concurrent.futures import ProcessPoolExecutor
 from copy import copy
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import openpyxl
 import pandas as pd
 from openpyxl.chart import BarChart, Reference
+from openpyxl.cell.cell import MergedCell
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
+from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import statement as stm
@@ -202,15 +207,18 @@ def _of_region(df: pd.DataFrame, reps: set[str]) -> pd.DataFrame:
 
 
 def region_slice(inputs: PlanInputs, results: Results, region: Region,
-                 period: str | None = None) -> RegionSlice:
-    """The rows of one region: its cube cells, its reps and their rows in every table."""
+                 period: str | None = None, *,
+                 index: stm.StatementIndex | None = None) -> RegionSlice:
+    """The rows of one region: its cube cells, its reps and their rows in every table.
+    ``index`` is the :class:`~xl_addin.statement.StatementIndex` of the same inputs and
+    results (built here when not given; give it when slicing every region)."""
     code = region.region
+    if index is None:
+        index = stm.StatementIndex(inputs, results)
     reps = [r for r in inputs.team if r.region == code]
     ids = {r.rep_id for r in reps}
-    with_targets = set(results.rep_targets.loc[results.rep_targets["rep_id"].isin(ids), "rep_id"])
-    measures = stm.award_measures(inputs, results)
-    statements = [stm.build_statement(inputs, results, r.rep_id, measures=measures)
-                  for r in reps if r.carries_quota and r.rep_id in with_targets]
+    statements = [stm.build_statement(inputs, results, r.rep_id, index=index)
+                  for r in reps if r.carries_quota and r.rep_id in index.targets]
     actual_keys = schema.TABLES["tblActuals"].keys
     actuals = [[getattr(a, k) for k in actual_keys] for a in inputs.actuals if a.rep_id in ids]
     quarter_sales: dict[str, Decimal | None] = {}
@@ -278,6 +286,11 @@ def _head(ws: Worksheet, row: int, col: int, text: str | None, lang: str) -> Non
         cell._style = copy(model)
 
 
+def _heads(ws: Worksheet, row: int, cols: range, lang: str) -> None:
+    for c in cols:
+        _head(ws, row, c, None, lang)
+
+
 def _merged(ws: Worksheet, row: int, first: int, last: int, value: Any, lang: str, *,
             width_chars: float | None = None, merge: bool = False, **look: Any) -> None:
     """A value over columns first..last, all of them styled alike. Only wrapped text is
@@ -285,14 +298,50 @@ def _merged(ws: Worksheet, row: int, first: int, last: int, value: Any, lang: st
     neighbours, which prints the same and keeps files small and fast to write. With
     ``width_chars`` the row is made tall enough for the wrapped text (merged rows never
     grow by themselves). ``merge`` merges unwrapped text too (inside bordered rows)."""
-    for c in range(first, last + 1):
-        _put(ws, row, c, value if c == first else None, lang, **look)
+    def rest() -> None:
+        for c in range(first + 1, last + 1):
+            _put(ws, row, c, None, lang, **look)
+
+    _put(ws, row, first, value, lang, **look)
     if last > first and (merge or look.get("wrap")):
-        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+        _merge(ws, row, first, last, ("put", lang, *sorted(look.items())), rest)
+    else:
+        rest()
     if width_chars and look.get("wrap"):
         size = look.get("size", styles.BODY_SIZE)
         lines = max(1, math.ceil(_width(str(value)) * size / styles.BODY_SIZE * 1.05 / width_chars))
         ws.row_dimensions[row].height = (size + 4) * lines + 3
+
+
+def _merge(ws: Worksheet, row: int, first: int, last: int, look: Any,
+           rest: Callable[[], Any]) -> None:
+    """Merge columns first..last of ``row``, whose first cell is written; ``rest()`` writes
+    the other cells in the same ``look`` (any hashable naming it).
+
+    openpyxl's merge replaces every cell but the first by a MergedCell that gets the
+    borders of the range's edges and the first cell's protection, and gives the first cell
+    the right and bottom border of the last: slow (border objects are added up and looked
+    up cell by cell) and always the same for the same looks and width. So openpyxl merges
+    the first range of each look and width in a workbook, the resulting looks are kept,
+    and later ranges get them directly (the other cells are then never written)."""
+    start = ws._cells[(row, first)]
+    cache = _STYLE_CACHES.setdefault(ws.parent, {})
+    key = ("merge", last - first, tuple(start._style), look)
+    stamp = cache.get(key)
+    if stamp is None:
+        rest()
+        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+        cache[key] = [copy(ws._cells[(row, c)]._style) for c in range(first, last + 1)]
+        return
+    for c in range(first + 1, last + 1):
+        ws._cells.pop((row, c), None)     # so that adding the range changes no border
+    ws.merged_cells.add(MergedCellRange(
+        ws, f"{get_column_letter(first)}{row}:{get_column_letter(last)}{row}"))
+    start._style = copy(stamp[0])
+    for c, style in zip(range(first + 1, last + 1), stamp[1:]):
+        cell = MergedCell(ws, row, c)
+        cell._style = copy(style)
+        ws._cells[(row, c)] = cell
 
 
 def _fill_placeholders(ws: Worksheet, values: Mapping[str, str]) -> None:
@@ -696,10 +745,10 @@ def _statement_awards(ws: Worksheet, st: stm.RepStatement, lang: str, row: int) 
     _merged(ws, row, 1, STATEMENT_COLS, head, lang, bold=True, size=11, color=styles.OUTPUT_HEADER)
     spans = [(1, 1, "award"), (2, 4, "basis"), (5, 5, "rank"), (6, 8, "result"), (9, 9, "amount")]
     for first, last, key in spans:
-        for c in range(first, last + 1):
-            _head(ws, row + 1, c, stm.t(key, lang) if c == first else None, lang)
+        _head(ws, row + 1, first, stm.t(key, lang), lang)
         if last > first:
-            ws.merge_cells(start_row=row + 1, start_column=first, end_row=row + 1, end_column=last)
+            _merge(ws, row + 1, first, last, ("head", lang),
+                   functools.partial(_heads, ws, row + 1, range(first + 1, last + 1), lang))
     r = row + 2
     for a in st.awards:
         if a.award == "team_contribution":
@@ -959,17 +1008,76 @@ def _write_one(wb: Workbook, path: Path, password: str | None) -> None:
             os.unlink(sealed)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every region's file of one run is built from."""
+
+    inputs: PlanInputs
+    results: Results
+    index: stm.StatementIndex
+    period: str
+    lang: str
+    today: dt.date
+    out: Path
+    secrets: Mapping[str, str]
+
+    def write(self, region: Region) -> RegionalEntry:
+        """Build, save (and encrypt) the region's workbook; its manifest entry."""
+        sl = region_slice(self.inputs, self.results, region, self.period, index=self.index)
+        wb = build_workbook(sl, lang=self.lang, today=self.today)
+        path = self.out / file_name(sl.fiscal_year, self.period, region.region, region.name)
+        _write_one(wb, path, self.secrets.get(region.region))
+        return RegionalEntry(
+            region=region.region, region_name=region.name, manager=region.manager,
+            email=region.email, file=path.name, sha256=_sha256(path),
+            totals={k: str(v) if k == "reps" else str(Decimal(v).quantize(Decimal("0.01")))
+                    for k, v in sl.totals().items()},
+            reps=[st.rep_id for st in sl.statements])
+
+
+_WORKER_RUN: _Run | None = None       # the run a worker process writes files of
+
+
+def _start_worker(run: _Run) -> None:
+    global _WORKER_RUN
+    _WORKER_RUN = run
+
+
+def _write_in_worker(region: Region) -> RegionalEntry:
+    assert _WORKER_RUN is not None
+    return _WORKER_RUN.write(region)
+
+
+def _write_all(run: _Run, regions: Sequence[Region], workers: int) -> Iterator[RegionalEntry]:
+    """Each region's entry, in order, once its file is written. With ``workers`` > 1 (and
+    where processes can be forked, so that they share the run without copying it) that
+    many processes write files at the same time; a failure stops the files not yet begun."""
+    if workers <= 1 or len(regions) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for region in regions:
+            yield run.write(region)
+        return
+    pool = ProcessPoolExecutor(min(workers, len(regions)), multiprocessing.get_context("fork"),
+                               initializer=_start_worker, initargs=(run,))
+    try:
+        yield from pool.map(_write_in_worker, regions)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def write_regional(inputs: PlanInputs, results: Results, out_dir: Path | str, *,
                    input_sha256: str, master_name: str = "", lang: str = "zh",
                    encrypt: bool = False, today: dt.date | None = None,
                    passwords: Callable[[str], str | None] = region_password,
-                   progress: Callable[[RegionalEntry], None] | None = None) -> Manifest:
+                   progress: Callable[[RegionalEntry], None] | None = None,
+                   workers: int = 1) -> Manifest:
     """Write one workbook per sales region into ``out_dir`` and then its manifest.
 
     With ``encrypt`` every region needs a password (:func:`region_password`); a missing one
     stops the run before anything is written. Files listed by an earlier manifest in the
     folder that this run does not write again are removed (they belong to another master
-    or period). ``progress(entry)`` is called after each file."""
+    or period). ``progress(entry)`` is called after each file, in region order.
+    ``workers`` > 1 writes that many files at a time in forked processes (the files are
+    the same; on systems without fork they are written one by one)."""
     if lang not in ("zh", "en"):
         raise RegionalError(f"unsupported language {lang!r} (use zh or en)")
     regions = sales_regions(inputs)
@@ -984,17 +1092,9 @@ def write_regional(inputs: PlanInputs, results: Results, out_dir: Path | str, *,
     period = report_period(inputs)
     previous = read_manifest(out)
     entries: list[RegionalEntry] = []
-    for region in regions:
-        sl = region_slice(inputs, results, region, period)
-        wb = build_workbook(sl, lang=lang, today=today)
-        path = out / file_name(sl.fiscal_year, period, region.region, region.name)
-        _write_one(wb, path, secrets.get(region.region))
-        entry = RegionalEntry(
-            region=region.region, region_name=region.name, manager=region.manager,
-            email=region.email, file=path.name, sha256=_sha256(path),
-            totals={k: str(v) if k == "reps" else str(Decimal(v).quantize(Decimal("0.01")))
-                    for k, v in sl.totals().items()},
-            reps=[st.rep_id for st in sl.statements])
+    run = _Run(inputs, results, stm.StatementIndex(inputs, results), period, lang, today, out,
+               secrets)
+    for entry in _write_all(run, regions, workers):
         entries.append(entry)
         if progress is not None:
             progress(entry)

@@ -616,3 +616,16 @@ def test_libreoffice_prints_each_statement_on_one_page(built, tmp_path):
                     "-singlefile", str(pdf), str(tmp_path / "statement")], check=True)
     assert (tmp_path / "statement.png").stat().st_size > 20_000
 
+
+def test_text_like_a_formula_keeps_its_quote_prefix_whatever_came_first():
+    """A look is cached per workbook; the quote prefix that keeps "=..." text from being
+    edited into a formula must follow each cell's own value, not the first cell's."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    rg._put(ws, 1, 1, "普通文本", "zh")          # caches the look without a prefix
+    rg._put(ws, 2, 1, "=1+1", "zh")              # same look, text that looks like a formula
+    rg._put(ws, 3, 1, "+86 138 0000 0000", "zh")
+    rg._put(ws, 4, 1, "后来的文本", "zh")
+    assert [ws.cell(r, 1).quotePrefix for r in range(1, 5)] == [False, True, True, False]
+    assert ws["A2"].value == "=1+1" and ws["A2"].data_type == "s"
+    assert len({ws.cell(r, 1)._style.fontId for r in range(1, 5)}) == 1   # one look for all four

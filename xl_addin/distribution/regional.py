@@ -253,7 +253,6 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, lang: str, *, fmt: str |
     """Write a value with a look. Looks are built once per workbook and copied (openpyxl's
     own way of copying a style, ~10x faster than assigning font, fill, border, ...)."""
     cell = ws.cell(row, col)
-    set_value(cell, value)
     if horizontal is None and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         horizontal = "right"
     key = (lang, fmt, bold, color, size, fill, border, horizontal, wrap, italic)
@@ -261,16 +260,19 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, lang: str, *, fmt: str |
     model = cache.get(key)
     if model is not None:
         cell._style = copy(model)
-        return
-    cell.font = styles.font(lang, size=size, bold=bold, italic=italic, color=color)
-    if fill:
-        cell.fill = styles.solid(fill)
-    if border:
-        cell.border = styles.GRID_BORDER
-    cell.alignment = Alignment(horizontal=horizontal, vertical="center", wrap_text=wrap)
-    if fmt:
-        cell.number_format = fmt
-    cache[key] = copy(cell._style)
+    else:
+        cell.font = styles.font(lang, size=size, bold=bold, italic=italic, color=color)
+        if fill:
+            cell.fill = styles.solid(fill)
+        if border:
+            cell.border = styles.GRID_BORDER
+        cell.alignment = Alignment(horizontal=horizontal, vertical="center", wrap_text=wrap)
+        if fmt:
+            cell.number_format = fmt
+        cache[key] = copy(cell._style)
+    # The value last: its quote prefix (text that looks like a formula) and a date's
+    # format belong to this cell, not to the look shared with other cells.
+    set_value(cell, value)
 
 
 def _head(ws: Worksheet, row: int, col: int, text: str | None, lang: str) -> None:

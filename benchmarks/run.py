@@ -2,7 +2,7 @@
 spreadsheet program doing the same calculation with formulas.
 
     python benchmarks/run.py --reps 10000 [--runs 3] [--seed 1] [--json out.json]
-                             [--skip-libreoffice] [--workdir DIR]
+                             [--skip-libreoffice] [--skip-regional] [--workdir DIR]
 
 Builds (once per size, seed and version of ``synth.py``; kept in ``--workdir``) a synthetic
 master of N quota-carrying reps x 4 quarters over 40 regions with our own library
@@ -19,7 +19,7 @@ master of N quota-carrying reps x 4 quarters over 40 regions with our own librar
   fails the comparison, or when it would take more than 10 minutes (extrapolated from the
   smaller sizes measured before in the same workdir, or killed at the time limit);
 * ``regional_s`` - ``xl-addin regional MASTER -o DIR`` plus ``xl-addin email MASTER --dir DIR
-  --dry-run``; null while those commands do not exist;
+  --dry-run``; null when skipped or when either takes more than 10 minutes;
 * ``peak_rss_mb`` - the largest peak resident memory of our commands (recalc, regional,
   email), from ``wait4``'s rusage of each child.
 
@@ -355,6 +355,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
     ap.add_argument("--skip-libreoffice", action="store_true")
+    ap.add_argument("--skip-regional", action="store_true",
+                    help="leave out regional + email (regional_s null)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "xl_addin_bench",
                     help="where masters are cached and runs write (default: %(default)s)")
     a = ap.parse_args(argv)
@@ -374,7 +376,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     recalc_times, recalc_peak = measure_recalc(master, a.workdir, a.runs)
     floor_times = measure_floor(master, a.workdir, shapes, a.runs)
-    regional_times, regional_peak = measure_regional(master, a.workdir, a.runs)
+    regional_times, regional_peak = (None, 0.0) if a.skip_regional else \
+        measure_regional(master, a.workdir, a.runs)
     lo = None
     if not a.skip_libreoffice:
         lo = measure_libreoffice(inputs, results, a.workdir, a.reps, a.seed, a.runs)

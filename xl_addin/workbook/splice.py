@@ -51,7 +51,7 @@ from openpyxl.worksheet.filters import AutoFilter
 from . import schema, styles
 from .tables import FORMULA_PREFIXES as _FORMULA_PREFIXES
 from .tables import cell_value, column_positions, looks_like_formula, set_value
-from .xlsx import _NS, _TABLE_REL, _part, _rels
+from .xlsx import _NS, _TABLE_REL, _rels
 
 _SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 _ROW_TAG = re.compile(rb"<row\b([^>]*)>")
@@ -69,7 +69,7 @@ _FAST_NUMBERS = {int, float, Decimal, type(None)}
 _FAST_TEXT = {str, type(None)}
 _ERROR_SET = frozenset(_ERROR_CODES)
 _MARKUP = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
-COMPRESSLEVEL = 1   # the big sheets: zlib level 1 is 3-4x faster than 6, the file ~20 % larger
+COMPRESSLEVEL = 1   # the big sheets: zlib level 1 is 3-4x faster than 6; the file is about a third larger
 
 
 @dataclass
@@ -80,8 +80,11 @@ class _Strip:
     part: str                      # the sheet's part name in the original package
     first_row: int
     table: str | None = None       # an output sheet: its table (rows are written again)
-    body: bytes = b""              # an input sheet: the original rows, put back as they were
-    extent: tuple[int, int, int, int] | None = None  # cells the body covers (min_col, min_row, max_col, max_row)
+    # an input sheet: the original rows, put back as they were; an output sheet: its rows'
+    # settings (height, hidden) as empty rows, for openpyxl to load
+    body: bytes = b""
+    # the cells put back (min_col, min_row, max_col, max_row), for the sheet's dimension
+    extent: tuple[int, int, int, int] | None = None
     rows: list[bytes] = field(default_factory=list)  # an output sheet: the new rows' XML
     cut: tuple[int, int] = (0, 0)  # the byte range of the rows taken out of the original sheet
 
@@ -308,18 +311,6 @@ def _finite(col: list[Any], kinds: set[type]) -> bool:
     if float in kinds and not all(math.isfinite(v) for v in col if type(v) is float):
         return False
     return True
-
-
-def _check_text(texts: list[str]) -> None:
-    """Refuse text with control characters, as openpyxl does (one search for many cells);
-    empties ``texts``."""
-    m = _ILLEGAL.search("\x20".join(texts))
-    if m:
-        from openpyxl.utils.exceptions import IllegalCharacterError
-
-        bad = next(t for t in texts if _ILLEGAL.search(t))
-        raise IllegalCharacterError(f"{bad} cannot be used in worksheets.")
-    texts.clear()
 
 
 def _cell_xml(wb: Workbook, cell: Cell, ref: str) -> str:

@@ -193,6 +193,28 @@ def test_output_table_shrinks_and_grows(sample_master, tmp_path):
         assert ref == f"A4:K{4 + max(1, n)}"
 
 
+def test_no_zip64_headers_where_none_are_needed(sample_master):
+    """Excel reports a package with needless Zip64 extra fields as damaged; the parts we
+    write ourselves must be plain zip entries like openpyxl's."""
+    recalc_master(sample_master, now=NOW)
+    with zipfile.ZipFile(sample_master) as z:
+        for info in z.infolist():
+            header_ids = []
+            extra = info.extra
+            while len(extra) >= 4:
+                header_ids.append(int.from_bytes(extra[:2], "little"))
+                extra = extra[4 + int.from_bytes(extra[2:4], "little"):]
+            assert 0x0001 not in header_ids, info.filename   # 0x0001: the Zip64 extra field
+        with open(sample_master, "rb") as f:                   # the local headers too
+            data = f.read()
+        for info in z.infolist():
+            at = info.header_offset
+            name_len, extra_len = (int.from_bytes(data[at + 26:at + 28], "little"),
+                                   int.from_bytes(data[at + 28:at + 30], "little"))
+            local_extra = data[at + 30 + name_len:at + 30 + name_len + extra_len]
+            assert b"\x01\x00" not in local_extra[:2], info.filename
+
+
 def test_backup_and_atomic_replace_as_before(sample_master):
     before = sample_master.read_bytes()
     recalc_master(sample_master, now=NOW)

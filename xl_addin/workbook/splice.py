@@ -513,12 +513,11 @@ class SplicePlan:
             if hasattr(zipfile.ZipInfo, attr):
                 setattr(zi, attr, COMPRESSLEVEL)
                 break
-        with out.open(zi, "w", force_zip64=True) as f:
-            f.write(head)
-            if strip.table:
-                for chunk in strip.rows:
-                    f.write(chunk)
-                f.write(after)
-            else:
-                f.write(strip.body)
-            f.write(tail)
+        pieces = [head, *strip.rows, after] if strip.table else [head, strip.body]
+        pieces.append(tail)
+        # The size known up front lets zipfile use Zip64 only for a part that needs it
+        # (over 2 GB): Excel reports a file with needless Zip64 headers as damaged.
+        zi.file_size = sum(map(len, pieces))
+        with out.open(zi, "w") as f:
+            for piece in pieces:
+                f.write(piece)

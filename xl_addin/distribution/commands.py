@@ -91,21 +91,13 @@ def _open(path: Path):
 
 
 def _read_inputs(path: Path):
-    """The opened master, its parsed inputs and their digest, without running the engine
-    (the same reading and digest as :func:`_open`)."""
-    from ..workbook.pipeline import input_digest, inputs_from_raw
+    """The master's inputs and their digest, without running the engine (the same reading
+    and digest as :func:`_open`); :func:`~xl_addin.workbook.pipeline.compute_outcome` of
+    it is what :func:`_open` gives."""
+    from ..workbook.pipeline import read_inputs
     from ..workbook.xlsx import XlsxBook
 
-    book = XlsxBook.open(path)
-    raws = book.raw_tables()
-    return book, inputs_from_raw(raws), input_digest(raws)
-
-
-def _compute(book):
-    """What :func:`_open` gives, for a master opened by :func:`_read_inputs`."""
-    from ..workbook.pipeline import read_and_compute
-
-    return read_and_compute(book)
+    return read_inputs(XlsxBook.open(path))
 
 
 def _warn_failed_checks(outcome, lang: str) -> None:
@@ -292,14 +284,16 @@ def email(path: Path, out_dir: Path | None, dry_run: bool, smtp_host: str | None
     else:
         # Whether the folder's files are this master's needs only the inputs and their
         # digest; the engine runs only when the files must be built.
-        book, inputs, digest = _read_inputs(path)
+        read = _read_inputs(path)
         out_dir = out_dir or default_dir(path)
-        manifest = current_manifest(out_dir, inputs.settings.fiscal_year, digest,
+        manifest = current_manifest(out_dir, read.inputs.settings.fiscal_year, read.digest,
                                     encrypted=True if encrypt else None)
         if manifest is None:
             click.echo(_t(lang, f"{out_dir} 中没有本总表的区域报表，先生成：",
                           f"{out_dir} holds no regional workbooks for this master; building them:"))
-            manifest = _build(_compute(book), path, out_dir, lang, encrypt)
+            from ..workbook.pipeline import compute_outcome
+
+            manifest = _build(compute_outcome(read), path, out_dir, lang, encrypt)
         else:
             click.echo(_t(lang, f"使用 {out_dir} 中已生成的区域报表（{manifest.period}）",
                           f"Using the regional workbooks in {out_dir} ({manifest.period})"))

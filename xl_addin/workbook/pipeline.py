@@ -111,16 +111,35 @@ def input_digest(raws: dict[str, RawTable]) -> str:
     return h.hexdigest()
 
 
+@dataclass
+class InputsRead:
+    """A book's input tables as read (raw cells), parsed into the plan, and their digest."""
+
+    raws: dict[str, RawTable]
+    lang: str
+    inputs: PlanInputs
+    digest: str
+
+
+def read_inputs(port: BookPort) -> InputsRead:
+    """Read and parse the inputs, without running the engine (for a command that only
+    needs to know which inputs a book holds). Raises located InputError."""
+    raws = port.raw_tables()
+    return InputsRead(raws, detect_lang(raws), inputs_from_raw(raws), input_digest(raws))
+
+
+def compute_outcome(read: InputsRead, *, as_of: dt.date | None = None) -> RunOutcome:
+    """Run the engine on inputs :func:`read_inputs` read. Raises located InputError."""
+    try:
+        results = compute(read.inputs, as_of=as_of)
+    except InputError as e:
+        raise InputError(locate(e.problems, read.raws)) from None
+    return RunOutcome(read.inputs, results, read.lang, read.digest, summarize(results), read.raws)
+
+
 def read_and_compute(port: BookPort, *, as_of: dt.date | None = None) -> RunOutcome:
     """Read the inputs and run the engine; no writes. Raises located InputError."""
-    raws = port.raw_tables()
-    lang = detect_lang(raws)
-    inputs = inputs_from_raw(raws)
-    try:
-        results = compute(inputs, as_of=as_of)
-    except InputError as e:
-        raise InputError(locate(e.problems, raws)) from None
-    return RunOutcome(inputs, results, lang, input_digest(raws), summarize(results), raws)
+    return compute_outcome(read_inputs(port), as_of=as_of)
 
 
 def summarize(results: Results) -> str:

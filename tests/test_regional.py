@@ -629,3 +629,85 @@ def test_text_like_a_formula_keeps_its_quote_prefix_whatever_came_first():
     assert [ws.cell(r, 1).quotePrefix for r in range(1, 5)] == [False, True, True, False]
     assert ws["A2"].value == "=1+1" and ws["A2"].data_type == "s"
     assert len({ws.cell(r, 1)._style.fontId for r in range(1, 5)}) == 1   # one look for all four
+
+
+# ----------------------------------------------------------------------------- statement cells as XML
+
+def _sheet_looks(ws) -> dict:
+    """Every written cell of a sheet (value, type and look), its merged ranges and rows."""
+    cells = {(c.row, c.column): (c.data_type, c.quotePrefix, *_look(c))
+             for row in ws.iter_rows() for c in row
+             if c.value is not None or c.has_style}
+    rows = {r: (d.height, d.customHeight) for r, d in ws.row_dimensions.items()}
+    return {"cells": cells, "merged": sorted(map(str, ws.merged_cells.ranges)), "rows": rows,
+            "dims": ws.dimensions}
+
+
+def _saved(wb, writer) -> openpyxl.Workbook:
+    buf = io.BytesIO()
+    writer(wb, buf)
+    buf.seek(0)
+    return openpyxl.load_workbook(buf)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_statement_cells_written_as_xml_are_openpyxl_s(lang):
+    """Statement and data-table cells kept out of openpyxl (``keep_cells``) and written as
+    sheet XML give the workbook openpyxl gives when every cell is an openpyxl cell: the same
+    values, looks (merged cells' borders too), merged ranges, row heights and tables on
+    every sheet."""
+    from xl_addin.distribution import sheet_xml
+    from xl_addin.workbook.master import sample_inputs
+
+    inputs = sample_inputs()
+    results = compute(inputs)
+    region = next(r for r in rg.sales_regions(inputs) if r.region == "EAST")
+    sl = rg.region_slice(inputs, results, region)
+    today = dt.date(2026, 12, 31)
+    plain = rg.build_workbook(sl, lang=lang, today=today)
+    kept = rg.build_workbook(sl, lang=lang, today=today, keep_cells=True)
+    statements = kept.sheetnames[-len(sl.statements):]
+    assert len(statements) == len(sl.statements) > 1
+    for title in statements:      # nothing below the template's rows is an openpyxl cell
+        assert sheet_xml.cell_sheet(kept[title]) is not None
+        assert not [rc for rc in kept[title]._cells if rc[0] >= rg.BODY_ROW]
+        assert plain[title].max_row > rg.BODY_ROW + 10
+    for title in kept.sheetnames[1:-len(sl.statements)]:      # the data sheets
+        assert sheet_xml.cell_sheet(kept[title]) is not None
+        assert not [rc for rc in kept[title]._cells if rc[0] >= 5]
+    a = _saved(plain, lambda wb, f: wb.save(f))
+    b = _saved(kept, sheet_xml.save)
+    assert a.sheetnames == b.sheetnames
+    for title in a.sheetnames:
+        assert _sheet_looks(a[title]) == _sheet_looks(b[title]), title
+        assert dict(a[title].tables.items()) == dict(b[title].tables.items()), title   # refs
+    ws = b[statements[0]]
+    assert any(isinstance(c, openpyxl.cell.cell.MergedCell) and c.border.bottom.style
+               for row in ws.iter_rows() for c in row)
+
+
+def test_odd_values_in_kept_cells_are_written_as_openpyxl_writes_them():
+    """Text that looks like a formula (quote prefix), error codes, booleans, dates, blanks,
+    padded and empty text, numbers: cell for cell as openpyxl writes them."""
+    from xl_addin.distribution import sheet_xml
+
+    values = ["=1+1", "-5 units", "#N/A", True, False, dt.date(2026, 3, 31),
+              dt.datetime(2026, 1, 2, 3, 4), "  padded ", "", None, "a < b & c", 0, -1.25,
+              D("1234567.891"), D("NaN"), float("inf"), 10 ** 12, "普通文本"]
+    books = []
+    for keep in (False, True):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws["A1"] = "title"
+        if keep:
+            sheet_xml.keep_cells(ws, 2)
+        for i, v in enumerate(values, 2):
+            rg._put(ws, i, 1, v, "zh", fmt=rg.MONEY if i % 2 else None, border=i % 3 == 0)
+            rg._head(ws, i, 2, f"h{i}", "zh")
+        rg._merged(ws, len(values) + 2, 1, 4, "merged", "zh", border=True, merge=True)
+        rg._merged(ws, len(values) + 3, 1, 4, "again", "zh", border=True, merge=True)
+        ws.row_dimensions[len(values) + 5].height = 30          # a row with no cells
+        books.append(_saved(wb, sheet_xml.save))
+    a, b = books[0].active, books[1].active
+    assert _sheet_looks(a) == _sheet_looks(b)
+    assert b["A2"].quotePrefix and b["A2"].value == "=1+1" and b["A4"].data_type == "e"

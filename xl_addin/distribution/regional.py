@@ -57,12 +57,15 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import openpyxl
 import pandas as pd
 from openpyxl.chart import BarChart, Reference
-from openpyxl.cell.cell import MergedCell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.merge import MergedCellRange
+from openpyxl.worksheet.table import Table
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import statement as stm
@@ -71,8 +74,9 @@ from ..fmt import wan_yi
 from ..model import HQ, QUARTERS, PlanInputs, Region, Rep
 from ..paths import template_path
 from ..workbook import schema, styles
-from ..workbook.tables import add_table, set_value
-from ..workbook.xlsx import WorkbookError, check_not_locked, save_atomic
+from ..workbook.tables import add_table, cell_value, set_value
+from ..workbook.xlsx import WorkbookError, check_not_locked, replace_atomic
+from . import sheet_xml
 from .email import RegionalFile
 
 __all__ = ["RegionalError", "RegionSlice", "RegionalEntry", "Manifest", "TEMPLATE",
@@ -246,30 +250,55 @@ def _width(text: str) -> int:
 _STYLE_CACHES: "weakref.WeakKeyDictionary[Workbook, dict]" = weakref.WeakKeyDictionary()
 
 
+def _style_cache(wb: Workbook) -> dict:
+    """The looks made for ``wb`` so far (``setdefault`` would make a weak reference with a
+    callback on every call, a few per cell)."""
+    cache = _STYLE_CACHES.get(wb)
+    if cache is None:
+        cache = _STYLE_CACHES[wb] = {}
+    return cache
+
+
+def _look(cell: Cell, lang: str, fmt: str | None, bold: bool, color: str, size: float,
+          fill: str | None, border: bool, horizontal: str | None, wrap: bool,
+          italic: bool) -> StyleArray:
+    """Give ``cell`` a look (see :func:`_put`); a copy of its style array."""
+    cell.font = styles.font(lang, size=size, bold=bold, italic=italic, color=color)
+    if fill:
+        cell.fill = styles.solid(fill)
+    if border:
+        cell.border = styles.GRID_BORDER
+    cell.alignment = Alignment(horizontal=horizontal, vertical="center", wrap_text=wrap)
+    if fmt:
+        cell.number_format = fmt
+    return copy(cell._style)
+
+
 def _put(ws: Worksheet, row: int, col: int, value: Any, lang: str, *, fmt: str | None = None,
          bold: bool = False, color: str = styles.INK, size: float = styles.BODY_SIZE,
          fill: str | None = None, border: bool = False, horizontal: str | None = None,
          wrap: bool = False, italic: bool = False) -> None:
     """Write a value with a look. Looks are built once per workbook and copied (openpyxl's
-    own way of copying a style, ~10x faster than assigning font, fill, border, ...)."""
-    cell = ws.cell(row, col)
+    own way of copying a style, ~10x faster than assigning font, fill, border, ...). In
+    rows whose cells a :class:`~.sheet_xml.CellSheet` keeps, the value and look go there."""
     if horizontal is None and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         horizontal = "right"
     key = (lang, fmt, bold, color, size, fill, border, horizontal, wrap, italic)
-    cache = _STYLE_CACHES.setdefault(ws.parent, {})
+    cache = _style_cache(ws.parent)
     model = cache.get(key)
+    kept = sheet_xml.cell_sheet(ws)
+    if kept is not None and row >= kept.first_row:
+        if model is None:   # the look is made on a cell that is not put into the sheet
+            model = cache[key] = _look(Cell(ws, row, col), lang, fmt, bold, color, size, fill,
+                                       border, horizontal, wrap, italic)
+        kept.put(row, col, value, model)
+        return
+    cell = ws.cell(row, col)
     if model is not None:
         cell._style = copy(model)
     else:
-        cell.font = styles.font(lang, size=size, bold=bold, italic=italic, color=color)
-        if fill:
-            cell.fill = styles.solid(fill)
-        if border:
-            cell.border = styles.GRID_BORDER
-        cell.alignment = Alignment(horizontal=horizontal, vertical="center", wrap_text=wrap)
-        if fmt:
-            cell.number_format = fmt
-        cache[key] = copy(cell._style)
+        cache[key] = _look(cell, lang, fmt, bold, color, size, fill, border, horizontal, wrap,
+                           italic)
     # The value last: its quote prefix (text that looks like a formula) and a date's
     # format belong to this cell, not to the look shared with other cells.
     set_value(cell, value)
@@ -277,10 +306,18 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, lang: str, *, fmt: str |
 
 def _head(ws: Worksheet, row: int, col: int, text: str | None, lang: str) -> None:
     """A header cell in the output-table look of the master workbook."""
+    cache = _style_cache(ws.parent)
+    model = cache.get(("head", lang))
+    kept = sheet_xml.cell_sheet(ws)
+    if kept is not None and row >= kept.first_row:
+        if model is None:
+            scratch = Cell(ws, row, col)
+            styles.header_look("out", lang).apply(scratch)
+            model = cache[("head", lang)] = copy(scratch._style)
+        kept.put(row, col, text, model, quote=False)
+        return
     cell = ws.cell(row, col)
     cell.value = text
-    cache = _STYLE_CACHES.setdefault(ws.parent, {})
-    model = cache.get(("head", lang))
     if model is None:
         styles.header_look("out", lang).apply(cell)
         cache[("head", lang)] = copy(cell._style)
@@ -325,9 +362,29 @@ def _merge(ws: Worksheet, row: int, first: int, last: int, look: Any,
     the right and bottom border of the last: slow (border objects are added up and looked
     up cell by cell) and always the same for the same looks and width. So openpyxl merges
     the first range of each look and width in a workbook, the resulting looks are kept,
-    and later ranges get them directly (the other cells are then never written)."""
+    and later ranges get them directly (the other cells are then never written). In rows
+    that a :class:`~.sheet_xml.CellSheet` keeps, the first range of a look is merged on a
+    scratch sheet that is not part of the workbook."""
+    cache = _style_cache(ws.parent)
+    ref = f"{get_column_letter(first)}{row}:{get_column_letter(last)}{row}"
+    kept = sheet_xml.cell_sheet(ws)
+    if kept is not None and row >= kept.first_row:
+        key = ("merge", last - first, tuple(kept.style(row, first)), look)
+        stamp = cache.get(key)
+        if stamp is None:
+            rest()
+            scratch = Worksheet(ws.parent)
+            for c in range(first, last + 1):
+                scratch._cells[(row, c)] = kept.openpyxl_cell(row, c)
+            scratch.merge_cells(ref)
+            stamp = cache[key] = [copy(scratch._cells[(row, c)]._style)
+                                  for c in range(first, last + 1)]
+        kept.restyle(row, first, stamp[0])
+        for c, style in zip(range(first + 1, last + 1), stamp[1:]):
+            kept.put(row, c, None, style)       # a MergedCell: no value, the range's look
+        ws.merged_cells.add(ref)
+        return
     start = ws._cells[(row, first)]
-    cache = _STYLE_CACHES.setdefault(ws.parent, {})
     key = ("merge", last - first, tuple(start._style), look)
     stamp = cache.get(key)
     if stamp is None:
@@ -337,8 +394,7 @@ def _merge(ws: Worksheet, row: int, first: int, last: int, look: Any,
         return
     for c in range(first + 1, last + 1):
         ws._cells.pop((row, c), None)     # so that adding the range changes no border
-    ws.merged_cells.add(MergedCellRange(
-        ws, f"{get_column_letter(first)}{row}:{get_column_letter(last)}{row}"))
+    ws.merged_cells.add(MergedCellRange(ws, ref))
     start._style = copy(stamp[0])
     for c, style in zip(range(first + 1, last + 1), stamp[1:]):
         cell = MergedCell(ws, row, c)
@@ -586,7 +642,7 @@ def _data_tables(sl: RegionSlice) -> dict[str, tuple[schema.Table, list[list[Any
 
 
 def _data_sheet(ws: Worksheet, sl: RegionSlice, lang: str, title: str, spec: schema.Table,
-                rows: list[list[Any]]) -> None:
+                rows: list[list[Any]], keep_cells: bool = False) -> None:
     region = _t(lang, f"{sl.region.name}（{sl.code}）", f"{sl.region.name} ({sl.code})")
     ws["A1"] = f"{region} · {title}"
     ws["A1"].font = styles.title_font(lang)
@@ -596,11 +652,46 @@ def _data_sheet(ws: Worksheet, sl: RegionSlice, lang: str, title: str, spec: sch
                   f"{period_words(sl.fiscal_year, sl.period, lang)} · plain values, protected sheet; "
                   f"columns as in the master's {spec.title('en')} table.")
     ws["A2"].font = styles.hint_font(lang)
-    add_table(ws, spec, "A4", lang, rows)
+    if keep_cells:
+        _kept_table_rows(ws, add_table(ws, spec, "A4", lang), spec, rows, lang)
+    else:
+        add_table(ws, spec, "A4", lang, rows)
     ws.row_dimensions[4].height = 30          # headers wrap onto two lines
     ws.freeze_panes = "A5"
     ws.print_title_rows = "4:4"
     ws.sheet_view.showGridLines = False
+
+
+def _kept_table_rows(ws: Worksheet, table: Table, spec: schema.Table, rows: list[list[Any]],
+                     lang: str) -> None:
+    """The data rows of ``table`` (made by :func:`~xl_addin.workbook.tables.add_table` with
+    its one blank row), kept by a :class:`~.sheet_xml.CellSheet` from the first data row
+    down: the cells that ``add_table`` writes for ``rows`` (each column's look and number
+    format, per value), and the table's range grown to them."""
+    min_col, min_row, max_col, _ = range_boundaries(table.ref)
+    first = min_row + 1
+    for c in range(min_col, max_col + 1):
+        del ws._cells[(first, c)]             # the blank row
+    kept = sheet_xml.keep_cells(ws, first)
+    data = rows or [[None] * len(spec.columns)]
+    kinds = [c.kind for c in spec.columns]
+    looks = [styles.data_look(k, spec.direction, lang) for k in kinds]
+    models: dict[tuple[int, str], StyleArray] = {}
+    for r, values in enumerate(data, first):
+        if len(values) != len(kinds):
+            raise ValueError(f"{spec.name}: a row has {len(values)} values, the table has "
+                             f"{len(kinds)} columns")
+        for j, v in enumerate(values):
+            value = cell_value(v)
+            fmt = styles.value_number_format(kinds[j], lang, value, spec.direction)
+            model = models.get((j, fmt))
+            if model is None:
+                scratch = Cell(ws, r, min_col + j)
+                looks[j].apply(scratch, fmt)
+                model = models[(j, fmt)] = copy(scratch._style)
+            kept.put(r, min_col + j, value, model)
+    ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{first + len(data) - 1}"
+    table.ref = table.autoFilter.ref = ref
 
 
 def _cube_pivot(ws: Worksheet, sl: RegionSlice, lang: str, first_col: int) -> None:
@@ -812,9 +903,12 @@ def _load_template() -> Workbook:
     return wb
 
 
-def build_workbook(sl: RegionSlice, *, lang: str = "zh",
-                   today: dt.date | None = None) -> Workbook:
-    """The regional workbook of one region, in memory."""
+def build_workbook(sl: RegionSlice, *, lang: str = "zh", today: dt.date | None = None,
+                   keep_cells: bool = False) -> Workbook:
+    """The regional workbook of one region, in memory. With ``keep_cells`` the cells of the
+    data sheets' table rows (and what is beside them) and of the statements below the
+    template's rows are not openpyxl cells but kept by :class:`~.sheet_xml.CellSheet` objects
+    (much faster); such a workbook must be saved with :func:`.sheet_xml.save`."""
     today = today or dt.date.today()
     wb = _load_template()
     cover, proto = wb["cover"], wb["statement"]
@@ -826,7 +920,7 @@ def build_workbook(sl: RegionSlice, *, lang: str = "zh",
     for key, zh, en in _SHEETS:
         spec, rows = tables[key]
         ws = wb.create_sheet(_sheet_name(_t(lang, zh, en), taken))
-        _data_sheet(ws, sl, lang, _t(lang, zh, en), spec, rows)
+        _data_sheet(ws, sl, lang, _t(lang, zh, en), spec, rows, keep_cells)
         if key == "targets":
             _cube_pivot(ws, sl, lang, len(spec.columns) + 2)
         ws.sheet_properties.tabColor = styles.OUTPUT_HEADER
@@ -835,6 +929,8 @@ def build_workbook(sl: RegionSlice, *, lang: str = "zh",
         ws = wb.copy_worksheet(proto)
         ws.title = _sheet_name(f"{st.rep_id} {st.name}", taken)
         ws.sheet_properties.tabColor = styles.GOOD
+        if keep_cells:
+            sheet_xml.keep_cells(ws, BODY_ROW)
         _statement_sheet(ws, st, sl, lang, today)
         _finish_sheet(ws, sl, lang, today, orientation="portrait", one_page=True)
     wb.remove(proto)
@@ -987,17 +1083,17 @@ def _readable(path: Path) -> None:
 
 
 def _write_one(wb: Workbook, path: Path, password: str | None) -> None:
-    """Save atomically; with a password the workbook is encrypted in memory, so no plain
-    copy ever touches the disk."""
+    """Save atomically (with the cells that :mod:`.sheet_xml` keeps); with a password the
+    workbook is encrypted in memory, so no plain copy ever touches the disk."""
     if password is None:
-        save_atomic(wb, path, backup=False)
+        replace_atomic(path, functools.partial(sheet_xml.save, wb), backup=False)
         _readable(path)
         return
     from msoffcrypto.format.ooxml import OOXMLFile
 
     check_not_locked(path)
     plain = io.BytesIO()
-    wb.save(plain)
+    sheet_xml.save(wb, plain)
     plain.seek(0)
     fd, sealed = tempfile.mkstemp(prefix=".~xl_addin_", suffix=".xlsx", dir=path.parent)
     try:
@@ -1026,7 +1122,7 @@ class _Run:
     def write(self, region: Region) -> RegionalEntry:
         """Build, save (and encrypt) the region's workbook; its manifest entry."""
         sl = region_slice(self.inputs, self.results, region, self.period, index=self.index)
-        wb = build_workbook(sl, lang=self.lang, today=self.today)
+        wb = build_workbook(sl, lang=self.lang, today=self.today, keep_cells=True)
         path = self.out / file_name(sl.fiscal_year, self.period, region.region, region.name)
         _write_one(wb, path, self.secrets.get(region.region))
         return RegionalEntry(

@@ -29,7 +29,7 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..workbook.splice import _ERROR_CODES, _cell_xml, _sheets, _text_xml
+from ..workbook.splice import ERROR_CODES, cell_xml, text_cell_xml, worksheet_parts
 from ..workbook.tables import cell_value, looks_like_formula, set_value
 
 __all__ = ["CellSheet", "cell_sheet", "keep_cells", "save"]
@@ -75,7 +75,7 @@ class CellSheet:
         value = cell_value(value)
         t = type(value)
         if value is None or (t in _NUMBERS and t is not bool) or (
-                t is str and not looks_like_formula(value) and value not in _ERROR_CODES):
+                t is str and not looks_like_formula(value) and value not in ERROR_CODES):
             self.cells[(row, col)] = (value, style)
             return
         cell = Cell(self.ws, row=row, column=col)
@@ -140,14 +140,14 @@ class CellSheet:
                 letter = letters.get(c) or letters.setdefault(c, get_column_letter(c))
                 ref = letter + rn
                 if len(entry) == 3:
-                    cells.append(_cell_xml(wb, self.openpyxl_cell(r, c), ref))
+                    cells.append(cell_xml(wb, self.openpyxl_cell(r, c), ref))
                     continue
                 value, style = entry
                 if value is None:
                     if any(style):      # openpyxl skips an empty cell without a look
                         cells.append(f'<c r="{ref}" s="{add(style)}" t="n"/>')
                 elif type(value) is str:
-                    cells.append(_text_xml(ref, add(style), value))
+                    cells.append(text_cell_xml(ref, add(style), value))
                 else:
                     cells.append(f'<c r="{ref}" s="{add(style)}" t="n"><v>{"%.16g" % value}</v></c>')
             out.append(f'<row r="{rn}"{attrs}>{"".join(cells)}</row>')
@@ -209,7 +209,7 @@ def save(wb: Workbook, target: Path | BinaryIO) -> None:
     plain = io.BytesIO()
     wb.save(plain)
     with zipfile.ZipFile(plain) as z, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-        parts = {part: title for title, part in _sheets(z) if title in kept}
+        parts = {part: title for title, part in worksheet_parts(z) if title in kept}
         for info in z.infolist():
             content = z.read(info.filename)
             title = parts.get(info.filename)

@@ -63,11 +63,11 @@ _SST_ITEM = re.compile(rb"<si>(.*?)</si>|<si\s*/>", re.S)
 _SHARED_CELL = re.compile(rb'<c((?:\s+[\w:]+="[^"]*")*?)\s+t="s"((?:\s+[\w:]+="[^"]*")*)\s*>'
                           rb"\s*<v>(\d+)</v>\s*</c>")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")   # openpyxl's ILLEGAL_CHARACTERS_RE, one class
-_ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
+ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
 _CHUNK_ROWS = 4096
 _FAST_NUMBERS = {int, float, Decimal, type(None)}
 _FAST_TEXT = {str, type(None)}
-_ERROR_SET = frozenset(_ERROR_CODES)
+_ERROR_SET = frozenset(ERROR_CODES)
 _MARKUP = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
 COMPRESSLEVEL = 1   # the big sheets: zlib level 1 is 3-4x faster than 6; the file is about a third larger
 
@@ -105,7 +105,7 @@ def _table_parts(z: zipfile.ZipFile, sheet_part: str) -> list[tuple[str, str]]:
     return out
 
 
-def _sheets(z: zipfile.ZipFile) -> list[tuple[str, str]]:
+def worksheet_parts(z: zipfile.ZipFile) -> list[tuple[str, str]]:
     """(title, part) of every worksheet, in workbook order."""
     from xml.etree import ElementTree as ET
 
@@ -247,7 +247,7 @@ def plan(data: bytes, read: Callable[[str], bytes] | None = None) -> "SplicePlan
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         read = read or z.read
         sst = None
-        sheets = _sheets(z)
+        sheets = worksheet_parts(z)
         if any(b't="s"' in read(part) for _, part in sheets):
             sst = _shared_strings(z)
         for title, part in sheets:
@@ -292,7 +292,7 @@ def _rows_after(xml: bytes, start: int, end: int, last: int) -> bytes:
 
 # ----------------------------------------------------------------------------- cells
 
-def _text_xml(ref: str, sid: int, text: str) -> str:
+def text_cell_xml(ref: str, sid: int, text: str) -> str:
     text = text[:32767]
     if _ILLEGAL.search(text):
         from openpyxl.utils.exceptions import IllegalCharacterError
@@ -313,12 +313,12 @@ def _finite(col: list[Any], kinds: set[type]) -> bool:
     return True
 
 
-def _cell_xml(wb: Workbook, cell: Cell, ref: str) -> str:
+def cell_xml(wb: Workbook, cell: Cell, ref: str) -> str:
     """What openpyxl writes for ``cell`` (any value type), given its style is registered."""
     sid = wb._cell_styles.add(cell._style)
     kind, value = cell.data_type, cell._value
     if kind == "s":
-        return _text_xml(ref, sid, value)
+        return text_cell_xml(ref, sid, value)
     if kind == "d":
         if wb.iso_dates and not isinstance(value, dt.timedelta):
             kind, value = "d", to_ISO8601(value)
@@ -388,7 +388,7 @@ class SplicePlan:
             c = Cell(ws, row=1, column=min_col + j)
             looks[j].apply(c, styles.value_number_format(kinds[j], lang, value, spec.direction))
             set_value(c, value)
-            return _cell_xml(wb, c, ref)
+            return cell_xml(wb, c, ref)
 
         share_in = [k == schema.SHARE and spec.direction == "in" for k in kinds]
         data = list(rows) or [[None] * len(spec.columns)]
@@ -419,8 +419,8 @@ class SplicePlan:
                 return f'<c r="{ref}" s="{plain[j]}" t="n"><v>{"%.16g" % v}</v></c>'
             if v is None:
                 return f'<c r="{ref}" s="{plain[j]}" t="n"/>'
-            if t is str and not looks_like_formula(v) and v not in _ERROR_CODES:
-                return _text_xml(ref, plain[j], v)
+            if t is str and not looks_like_formula(v) and v not in ERROR_CODES:
+                return text_cell_xml(ref, plain[j], v)
             return special(j, v, ref)   # bool, dates, error codes, text kept from being a formula
 
         def column(j: int, rns: list[str], col: list[Any]) -> list[str]:
@@ -473,7 +473,7 @@ class SplicePlan:
             store_formula_results(skeleton, remembered(wb), strict=False)
             with zipfile.ZipFile(skeleton) as z, \
                     zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL) as out:
-                parts = dict(_sheets(z))
+                parts = dict(worksheet_parts(z))
                 spliced = {parts[s.title]: s for s in self.strips.values()}
                 for info in z.infolist():
                     strip = spliced.get(info.filename)

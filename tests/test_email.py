@@ -17,7 +17,7 @@ from pathlib import Path
 import keyring
 import openpyxl
 import pytest
-from keyring.backend import KeyringBackend
+from support.memory_keyring import MemoryKeyring
 
 from xl_addin.distribution.email import (
     DRY_RUN_SENDER,
@@ -511,31 +511,12 @@ def test_password_never_sent_in_clear(smtp_server, files, tmp_path):
     assert smtp_server.handler.rcpt_seen == []
 
 
-class _MemoryKeyring(KeyringBackend):
-    """A keyring backend that keeps passwords in a dict (for tests)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 @pytest.fixture
 def memory_keyring(monkeypatch):
     """An in-memory keyring in place of the system one, and no password in the env."""
     monkeypatch.delenv(PASSWORD_ENV, raising=False)
     previous = keyring.get_keyring()
-    ring = _MemoryKeyring()
+    ring = MemoryKeyring()
     keyring.set_keyring(ring)
     yield ring
     keyring.set_keyring(previous)

@@ -19,10 +19,10 @@ import keyring
 import msoffcrypto
 import openpyxl
 import pytest
-from keyring.backend import KeyringBackend
 
 from conftest import run_cli
 from support.libreoffice import _Profile, _run, require_soffice
+from support.memory_keyring import MemoryKeyring
 from xl_addin.cli import main
 from xl_addin.distribution import regional as rg
 from xl_addin.distribution.commands import COMMANDS
@@ -452,26 +452,9 @@ def test_encrypt_without_a_password_writes_nothing(master, tmp_path, passwords, 
     assert not out.exists() or not list(out.iterdir())
 
 
-class _MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 def test_password_from_env_then_keyring(monkeypatch):
     previous = keyring.get_keyring()
-    ring = _MemoryKeyring()
+    ring = MemoryKeyring()
     keyring.set_keyring(ring)
     try:
         monkeypatch.delenv("XL_ADDIN_PASSWORD_EAST", raising=False)

@@ -136,14 +136,27 @@ def recalc(book: "xw.Book | None" = None, *, now: dt.datetime | None = None) -> 
     return outcome
 
 
+def _read_and_compute(book: "xw.Book", port: XlwingsBook | None = None) -> pipeline.RunOutcome | None:
+    """The book's inputs computed; None (after an alert listing the problems) when the
+    inputs are not valid."""
+    try:
+        return pipeline.read_and_compute(port or XlwingsBook(book))
+    except InputError as e:
+        _alert(book, _problems_text(e), mode="critical")
+        return None
+
+
+def _regional_dir(book: "xw.Book", out_dir: Path | str | None) -> Path:
+    """Where the regional workbooks go: ``out_dir``, else ``regional`` beside the master."""
+    return Path(out_dir) if out_dir else _master_dir(book) / "regional"
+
+
 def check(book: "xw.Book | None" = None) -> pipeline.RunOutcome | None:
     """检查计划 Check plan: the Checks table plus a short alert; nothing else is written."""
     book = _caller(book)
     port = XlwingsBook(book)
-    try:
-        outcome = pipeline.read_and_compute(port)
-    except InputError as e:
-        _alert(book, _problems_text(e), mode="critical")
+    outcome = _read_and_compute(book, port)
+    if outcome is None:
         return None
     port.write_table("tblChecks", pipeline.output_rows(outcome.results, outcome.lang)["tblChecks"],
                      outcome.lang)
@@ -168,12 +181,10 @@ def regional(book: "xw.Book | None" = None, out_dir: Path | str | None = None) -
     """生成区域工作簿 Regional workbooks: one file per sales region, saved next to the master."""
 
     book = _caller(book)
-    try:
-        outcome = pipeline.read_and_compute(XlwingsBook(book))
-    except InputError as e:
-        _alert(book, _problems_text(e), mode="critical")
+    outcome = _read_and_compute(book)
+    if outcome is None:
         return None
-    target = Path(out_dir) if out_dir else _master_dir(book) / "regional"
+    target = _regional_dir(book, out_dir)
     manifest = _write_regional(book, outcome, target)
     paths = [target / e.file for e in manifest.files]
     _alert(book, f"已生成 {len(paths)} 个区域工作簿 / {len(paths)} regional workbooks written to:\n{target}")
@@ -196,12 +207,10 @@ def email(book: "xw.Book | None" = None, out_dir: Path | str | None = None, *,
     from .distribution import regional as regional_mod
 
     book = _caller(book)
-    try:
-        outcome = pipeline.read_and_compute(XlwingsBook(book))
-    except InputError as e:
-        _alert(book, _problems_text(e), mode="critical")
+    outcome = _read_and_compute(book)
+    if outcome is None:
         return None
-    target = Path(out_dir) if out_dir else _master_dir(book) / "regional"
+    target = _regional_dir(book, out_dir)
     files = regional_mod.regional_files(_write_regional(book, outcome, target), target)
     if confirm is None:
         who = "\n".join(f"{f.region_name}: {f.manager} <{f.email}>" for f in files)

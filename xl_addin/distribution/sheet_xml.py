@@ -20,22 +20,20 @@ from copy import copy
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
-from xml.sax.saxutils import escape
 
 from openpyxl.cell.cell import Cell
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..workbook.splice import ERROR_CODES, cell_xml, text_cell_xml, worksheet_parts
+from ..workbook.splice import (ERROR_CODES, cell_xml, row_attributes, text_cell_xml,
+                                widen_dimension, worksheet_parts)
 from ..workbook.tables import cell_value, looks_like_formula, set_value
 
 __all__ = ["CellSheet", "cell_sheet", "keep_cells", "save"]
 
 _ROW = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
-_DIM = re.compile(rb'<dimension\s+ref="([^"]*)"\s*/>')
 _NUMBERS = (int, float, Decimal)
 
 _SHEETS: "weakref.WeakKeyDictionary[Worksheet, CellSheet]" = weakref.WeakKeyDictionary()
@@ -134,7 +132,7 @@ class CellSheet:
         out = []
         for r in sorted(by_row):
             rn = str(r)
-            attrs = "".join(f' {k}="{escape(v, {chr(34): "&quot;"})}"' for k, v in dims.get(r, {}))
+            attrs = row_attributes(dims, r)
             cells = []
             for c, entry in sorted(by_row[r], key=lambda e: e[0]):
                 letter = letters.get(c) or letters.setdefault(c, get_column_letter(c))
@@ -186,15 +184,7 @@ def _splice(xml: bytes, sheet: CellSheet, rows: bytes) -> bytes:
             break
     if b"<c " in xml[start:end] or b"<c>" in xml[start:end]:
         raise RuntimeError(f"sheet {sheet.ws.title!r}: openpyxl wrote cells into the kept rows")
-    head = xml[:start]
-    dim, ext = _DIM.search(head), sheet.extent()
-    if dim and ext:
-        a = range_boundaries(dim.group(1).decode()) if b":" in dim.group(1) else None
-        if a is not None and None not in a:
-            ext = (min(a[0], ext[0]), min(a[1], ext[1]), max(a[2], ext[2]), max(a[3], ext[3]))
-        ref = f"{get_column_letter(ext[0])}{ext[1]}:{get_column_letter(ext[2])}{ext[3]}".encode()
-        head = head[:dim.start(1)] + ref + head[dim.end(1):]
-    return head + rows + xml[end:]
+    return widen_dimension(xml[:start], sheet.extent()) + rows + xml[end:]
 
 
 def save(wb: Workbook, target: Path | BinaryIO) -> None:

@@ -313,6 +313,26 @@ def _finite(col: list[Any], kinds: set[type]) -> bool:
     return True
 
 
+def row_attributes(dims, row: int) -> str:
+    """A row's settings (height, hidden, ...) as the attributes openpyxl writes on its
+    ``<row>``; ``dims`` is the sheet's ``row_dimensions``."""
+    return "".join(f' {k}="{escape(v, {chr(34): "&quot;"})}"' for k, v in dims.get(row, {}))
+
+
+def widen_dimension(head: bytes, extent: tuple[int, int, int, int] | None) -> bytes:
+    """Sheet XML (up to its rows) whose ``<dimension>`` also covers ``extent`` (min_col,
+    min_row, max_col, max_row): the cells written into it after openpyxl saved it."""
+    dim = _DIM.search(head)
+    if not dim or not extent:
+        return head
+    a = range_boundaries(dim.group(1).decode()) if b":" in dim.group(1) else None
+    b = extent
+    if a is not None and None not in a:
+        b = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+    ref = f"{get_column_letter(b[0])}{b[1]}:{get_column_letter(b[2])}{b[3]}".encode()
+    return head[:dim.start(1)] + ref + head[dim.end(1):]
+
+
 def cell_xml(wb: Workbook, cell: Cell, ref: str) -> str:
     """What openpyxl writes for ``cell`` (any value type), given its style is registered."""
     sid = wb._cell_styles.add(cell._style)
@@ -376,7 +396,7 @@ class SplicePlan:
 
         kinds = [spec.columns[i].kind if i is not None else schema.TEXT for i in positions]
         looks = [styles.data_look(k, spec.direction, lang) for k in kinds]
-        fmts = [styles.value_number_format(k, lang, None, spec.direction) for k in kinds]
+        fmts = [styles.number_format(k, lang) for k in kinds]   # an output column's format is its kind's
         letters = [get_column_letter(min_col + j) for j in range(width)]
         plain = []   # per column: the style id of a plain value
         for j in range(width):
@@ -386,11 +406,10 @@ class SplicePlan:
 
         def special(j: int, value: Any, ref: str) -> str:
             c = Cell(ws, row=1, column=min_col + j)
-            looks[j].apply(c, styles.value_number_format(kinds[j], lang, value, spec.direction))
+            looks[j].apply(c, fmts[j])
             set_value(c, value)
             return cell_xml(wb, c, ref)
 
-        share_in = [k == schema.SHARE and spec.direction == "in" for k in kinds]
         data = list(rows) or [[None] * len(spec.columns)]
         for values in data:
             if len(values) != len(spec.columns):
@@ -403,8 +422,7 @@ class SplicePlan:
         def row_tag(rn: str) -> str:
             if not dimmed:
                 return f'<row r="{rn}">'
-            attrs = "".join(f' {k}="{escape(v)}"' for k, v in dims.get(int(rn), {}))
-            return f'<row r="{rn}"{attrs}>'
+            return f'<row r="{rn}"{row_attributes(dims, int(rn))}>'
 
         number = (int, float, Decimal)
 
@@ -415,7 +433,7 @@ class SplicePlan:
             if t is not int and t is not str and v is not None:
                 v = cell_value(v)
                 t = type(v)
-            if t in number and not share_in[j]:
+            if t in number:
                 return f'<c r="{ref}" s="{plain[j]}" t="n"><v>{"%.16g" % v}</v></c>'
             if v is None:
                 return f'<c r="{ref}" s="{plain[j]}" t="n"/>'
@@ -429,7 +447,7 @@ class SplicePlan:
             letter, sid = letters[j], plain[j]
             blank = f' s="{sid}" t="n"/>'
             kinds_here = set(map(type, col))
-            if not share_in[j] and kinds_here <= _FAST_NUMBERS and _finite(col, kinds_here):
+            if kinds_here <= _FAST_NUMBERS and _finite(col, kinds_here):
                 return [f'<c r="{letter}{rn}"{blank}' if v is None else
                         f'<c r="{letter}{rn}" s="{sid}" t="n"><v>{"%.16g" % v}</v></c>'
                         for rn, v in zip(rns, col)]
@@ -499,14 +517,7 @@ class SplicePlan:
             if m is None:
                 raise RuntimeError(f"sheet {strip.title!r}: no sheetData in the saved sheet")
             head, tail = xml[:m.start()] + b"<sheetData>", b"</sheetData>" + xml[m.end():]
-        dim = _DIM.search(head)
-        if dim and strip.extent:
-            a = range_boundaries(dim.group(1).decode()) if b":" in dim.group(1) else None
-            b = strip.extent
-            if a is not None and None not in a:
-                b = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-            ref = f"{get_column_letter(b[0])}{b[1]}:{get_column_letter(b[2])}{b[3]}".encode()
-            head = head[:dim.start(1)] + ref + head[dim.end(1):]
+        head = widen_dimension(head, strip.extent)
         zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
         zi.compress_type = zipfile.ZIP_DEFLATED
         for attr in ("compress_level", "_compresslevel"):   # 3.13+ / 3.11-3.12

@@ -30,10 +30,10 @@ def main(argv: list[str] | None = None) -> dict:
     a = ap.parse_args(argv)
 
     from benchmarks.synth import synth_inputs
-    from xl_addin.bonus import quarterly_bonus
-    from xl_addin.engine import compute
-    from xl_addin.kpi import score_kpi
-    from xl_addin.splits import cube_frame, rep_target_frame
+    from xl_addin.core.bonus import quarterly_bonus
+    from xl_addin.core.engine import compute
+    from xl_addin.core.kpi import score_kpi
+    from xl_addin.core.splits import cube_frame, rep_target_frame
 
     t = time.perf_counter()
     inputs = synth_inputs(a.reps, a.seed)

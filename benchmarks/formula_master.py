@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from xl_addin.model import INDICATORS, QUARTERS, PlanInputs  # noqa: E402
+from xl_addin.core.model import INDICATORS, QUARTERS, PlanInputs  # noqa: E402
 
 # Calc sheet columns: inputs, then formulas
 INPUT_COLUMNS = ("rep_id", "region", "quarter", "sales_target", "active_days", "quarter_days",
@@ -66,7 +66,7 @@ def _num(v: Any) -> Any:
 
 def calc_rows(inputs: PlanInputs) -> list[list[Any]]:
     """The input part of every Calc row, sorted by quarter then rep (each quarter a block)."""
-    from xl_addin.splits import cube_frame, rep_target_frame
+    from xl_addin.core.splits import cube_frame, rep_target_frame
 
     targets, _ = rep_target_frame(inputs, cube_frame(inputs))
     tgt = {(r, q): (int(t), int(a), int(d)) for r, q, t, a, d in zip(

@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> dict:
     a.workdir.mkdir(parents=True, exist_ok=True)
 
     from benchmarks.synth import synth_inputs
-    from xl_addin.engine import compute
+    from xl_addin.core.engine import compute
 
     master = master_path(a.workdir, a.reps, a.seed)
     inputs = synth_inputs(a.reps, a.seed)

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from xl_addin.model import (QUARTERS, QUOTA_ROLES, Actual, PlanInputs, Region, Rep,  # noqa: E402
+from xl_addin.core.model import (QUARTERS, QUOTA_ROLES, Actual, PlanInputs, Region, Rep,  # noqa: E402
                             SplitLine, default_plan, quarter_bounds)
-from xl_addin.splits import active_days, cube_frame, rep_target_frame, split_exact  # noqa: E402
+from xl_addin.core.splits import active_days, cube_frame, rep_target_frame, split_exact  # noqa: E402
 
 N_REGIONS = 40
 PER_REP_TARGET = 14_000_000          # 280 million / 20 reps in the 2026 plan

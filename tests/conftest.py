@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from xl_addin.cli import main
+from xl_addin.cli.app import main
 
 
 def run_cli(*args: str):

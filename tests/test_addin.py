@@ -187,7 +187,7 @@ def test_vba_template_callbacks_call_xl_addin_macros() -> None:
     for sub, func in CALLBACKS.items():
         body = _procedure(code, sub)
         assert f"Sub {sub}(control As IRibbonControl)" in body
-        assert f'RunPython "import xl_addin.macros as m; m.{func}()"' in body
+        assert f'RunPython "import xl_addin.excel.macros as m; m.{func}()"' in body
 
 
 # -------------------------------------------------------------------------- built VBA project
@@ -199,7 +199,7 @@ def test_vba_project_has_our_modules_and_xlwings_runpython(macros: dict[str, str
     for sub, func in CALLBACKS.items():
         body = _procedure(ribbon, sub)
         assert f"Sub {sub}(control As IRibbonControl)" in body
-        assert f'RunPython "import xl_addin.macros as m; m.{func}()"' in body
+        assert f'RunPython "import xl_addin.excel.macros as m; m.{func}()"' in body
     xlwings_code = macros["xlwings"]
     assert re.search(r"^Public Function RunPython\(PythonCommand As String\)", xlwings_code, re.M)
     assert 'Public Const PROJECT_NAME As String = "xlwings"' in xlwings_code

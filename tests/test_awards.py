@@ -6,8 +6,8 @@ from decimal import Decimal as D
 
 import pandas as pd
 
-from xl_addin.awards import AWARD_COLUMNS, annual_awards
-from xl_addin.model import Actual, Rep, default_plan
+from xl_addin.core.awards import AWARD_COLUMNS, annual_awards
+from xl_addin.core.model import Actual, Rep, default_plan
 
 SETTINGS = default_plan().settings  # champion 200,000, growth 100,000, team 150,000
 ALL_IN = ("Q1", "Q2", "Q3", "Q4")

@@ -47,7 +47,7 @@ def test_formula_master_matches_engine_in_libreoffice(tmp_path):
     sys.path.insert(0, str(ROOT))
     from benchmarks.formula_master import compare, read_results, write_formula_master
     from benchmarks.synth import synth_inputs
-    from xl_addin.engine import compute
+    from xl_addin.core.engine import compute
 
     inputs = synth_inputs(20, seed=7, regions=4)
     path = tmp_path / "formulas.xlsx"

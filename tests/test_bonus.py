@@ -8,8 +8,8 @@ from fractions import Fraction
 import pandas as pd
 from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
 
-from xl_addin.bonus import BONUS_COLUMNS, draw_pool, quarterly_bonus
-from xl_addin.model import Actual, Rep, default_plan
+from xl_addin.core.bonus import BONUS_COLUMNS, draw_pool, quarterly_bonus
+from xl_addin.core.model import Actual, Rep, default_plan
 
 SETTINGS = default_plan().settings   # gate 60, excess 3%, pool 2,000,000, awards 5,000 / 3,000
 TARGET_COLUMNS = ["rep_id", "region", "quarter", "active_fraction", "active_days",

@@ -9,9 +9,9 @@ import pytest
 from openpyxl.utils.cell import range_boundaries
 
 from tests.support import libreoffice as lo
-from xl_addin.model import SETTING_KEYS, default_plan
-from xl_addin.sample import sample_actuals, sample_regions, sample_team
-from xl_addin.splits import cube_frame, rep_target_frame
+from xl_addin.core.model import SETTING_KEYS, default_plan
+from xl_addin.core.sample import sample_actuals, sample_regions, sample_team
+from xl_addin.core.splits import cube_frame, rep_target_frame
 from xl_addin.workbook import schema
 from xl_addin.workbook.build import (FIRST_DATA_ROW, HEADER_ROW, VALIDATION_ROWS, build_master,
                                      column_letter, table_layout)

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xl_addin.checks import (CHECK_COLUMNS, FAIL, MESSAGES, OK, STATUSES, WARN, Check,
+from xl_addin.core.checks import (CHECK_COLUMNS, FAIL, MESSAGES, OK, STATUSES, WARN, Check,
                              checks_frame, elapsed_share, is_pool_line, run_checks,
                              share_status, stated_tolerance, worst_status)
-from xl_addin.model import BudgetLine, PlanInputs, Rep, default_plan
-from xl_addin.money import round_half_up
+from xl_addin.core.model import BudgetLine, PlanInputs, Rep, default_plan
+from xl_addin.core.money import round_half_up
 
 D = Decimal
 
@@ -687,7 +687,7 @@ def test_checks_frame(seed_checks):
 
 
 def test_checks_module_is_pure():
-    import xl_addin.checks as mod
+    import xl_addin.core.checks as mod
     source = open(mod.__file__, encoding="utf-8").read()
     for banned in ("openpyxl", "xlwings", "print(", "open(", "smtplib", "requests"):
         assert banned not in source

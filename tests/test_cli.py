@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from conftest import run_cli
-from xl_addin.engine import compute
+from xl_addin.core.engine import compute
 from xl_addin.workbook import schema
 from xl_addin.workbook.master import sample_inputs
 from xl_addin.workbook.pipeline import output_rows

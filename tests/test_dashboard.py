@@ -11,7 +11,7 @@ import pandas as pd
 from openpyxl.chart import BarChart, PieChart
 
 from tests.support import libreoffice as lo
-from xl_addin.model import default_plan
+from xl_addin.core.model import default_plan
 from xl_addin.workbook import schema
 from xl_addin.workbook.build import build_master
 from xl_addin.workbook.dashboard import (Formula, dashboard_cells, dashboard_figures,

@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 
 from conftest import run_cli
-from xl_addin.cli import main
-from xl_addin.distribution.commands import COMMANDS
+from xl_addin.cli.app import main
+from xl_addin.cli.commands import COMMANDS
 
 for _c in COMMANDS:
     if _c.name not in main.commands:

@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from support.memory_keyring import MemoryKeyring
 
-from xl_addin.distribution.email import (
+from xl_addin.mail.email import (
     DRY_RUN_SENDER,
     PASSWORD_ENV,
     XLSX_MIME,
@@ -706,5 +706,5 @@ def test_load_settings_default_path_and_errors(tmp_path, monkeypatch):
 
 def test_period_label_before_any_actuals():
     # regional files made before any quarter is reported carry period Q0: the year's plan
-    from xl_addin.distribution.email import period_label
+    from xl_addin.mail.email import period_label
     assert period_label("Q0") == "年度计划" and period_label("Q0", "en") == "plan"

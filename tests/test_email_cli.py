@@ -16,8 +16,8 @@ import openpyxl
 import pytest
 
 from conftest import run_cli
-from xl_addin.cli import main
-from xl_addin.distribution.commands import COMMANDS
+from xl_addin.cli.app import main
+from xl_addin.cli.commands import COMMANDS
 
 try:
     from smtp_server import (password_authenticator, smtp_factory,  # noqa: F401  (fixtures)

@@ -1,11 +1,11 @@
-"""Money and ratio strings (xl_addin.fmt), checked against explicit expected text."""
+"""Money and ratio strings (xl_addin.core.fmt), checked against explicit expected text."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
 
-from xl_addin.fmt import percent, to_decimal, wan_yi, yuan
+from xl_addin.core.fmt import percent, to_decimal, wan_yi, yuan
 
 D = Decimal
 

@@ -8,8 +8,8 @@ import string
 import pytest
 
 from conftest import run_cli
-from xl_addin.checks import MESSAGES
-from xl_addin.engine import compute
+from xl_addin.core.checks import MESSAGES
+from xl_addin.core.engine import compute
 from xl_addin.workbook.i18n import ZH_MESSAGES, check_message
 from xl_addin.workbook.master import read_table, sample_inputs
 from xl_addin.workbook.pipeline import output_rows

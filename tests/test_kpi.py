@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from xl_addin import kpi as kpi_module
-from xl_addin.kpi import KPI_COLUMNS, explain_kpi, explain_score, score_kpi
-from xl_addin.model import Actual, Indicator, default_plan
+from xl_addin.core import kpi as kpi_module
+from xl_addin.core.kpi import KPI_COLUMNS, explain_kpi, explain_score, score_kpi
+from xl_addin.core.model import Actual, Indicator, default_plan
 
 SCHEME = default_plan().kpi_scheme
 TARGET_COLUMNS = ["rep_id", "region", "quarter", "active_fraction", "active_days",

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import run_cli
 from tests.support import libreoffice as lo
-from xl_addin.engine import compute
+from xl_addin.core.engine import compute
 from xl_addin.workbook import schema
 from xl_addin.workbook.cached import read_formula_results, store_formula_results
 from xl_addin.workbook.dashboard import dashboard_formula_results, places_from_workbook

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import run_cli
 from tests.support.xlwings_remote import run_macro
-from xl_addin import macros
+from xl_addin.excel import macros
 from xl_addin.errors import Problems
 from xl_addin.workbook import schema
 from xl_addin.workbook.parse import map_columns

@@ -23,11 +23,11 @@ import pytest
 from conftest import run_cli
 from support.libreoffice import _Profile, _run, require_soffice
 from support.memory_keyring import MemoryKeyring
-from xl_addin.cli import main
-from xl_addin.distribution import regional as rg
-from xl_addin.distribution.commands import COMMANDS
-from xl_addin.engine import compute
-from xl_addin.statement import build_statements
+from xl_addin.cli.app import main
+from xl_addin.reports import regional as rg
+from xl_addin.cli.commands import COMMANDS
+from xl_addin.core.engine import compute
+from xl_addin.core.statement import build_statements
 from xl_addin.workbook import schema
 from xl_addin.workbook.master import sample_inputs
 from xl_addin.workbook.xlsx import OLE_MAGIC
@@ -639,7 +639,7 @@ def test_statement_cells_written_as_xml_are_openpyxl_s(lang):
     sheet XML give the workbook openpyxl gives when every cell is an openpyxl cell: the same
     values, looks (merged cells' borders too), merged ranges, row heights and tables on
     every sheet."""
-    from xl_addin.distribution import sheet_xml
+    from xl_addin.reports import sheet_xml
     from xl_addin.workbook.master import sample_inputs
 
     inputs = sample_inputs()
@@ -672,7 +672,7 @@ def test_statement_cells_written_as_xml_are_openpyxl_s(lang):
 def test_odd_values_in_kept_cells_are_written_as_openpyxl_writes_them():
     """Text that looks like a formula (quote prefix), error codes, booleans, dates, blanks,
     padded and empty text, numbers: cell for cell as openpyxl writes them."""
-    from xl_addin.distribution import sheet_xml
+    from xl_addin.reports import sheet_xml
 
     values = ["=1+1", "-5 units", "#N/A", True, False, dt.date(2026, 3, 31),
               dt.datetime(2026, 1, 2, 3, 4), "  padded ", "", None, "a < b & c", 0, -1.25,

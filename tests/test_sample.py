@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from xl_addin.kpi import score_kpi
-from xl_addin.model import QUARTERS, QUOTA_ROLES, default_plan, quarter_bounds
-from xl_addin.sample import sample_actuals, sample_regions, sample_team
-from xl_addin.splits import active_days, cube_frame, rep_target_frame
+from xl_addin.core.kpi import score_kpi
+from xl_addin.core.model import QUARTERS, QUOTA_ROLES, default_plan, quarter_bounds
+from xl_addin.core.sample import sample_actuals, sample_regions, sample_team
+from xl_addin.core.splits import active_days, cube_frame, rep_target_frame
 
 YEAR = 2026
 TEAM = sample_team(YEAR)

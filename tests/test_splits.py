@@ -9,9 +9,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from xl_addin.model import Rep, default_plan
-from xl_addin.splits import cube_frame, rep_target_frame
-from xl_addin.splits import (active_fraction, round_matrix, split_exact, target_cube)
+from xl_addin.core.model import Rep, default_plan
+from xl_addin.core.splits import cube_frame, rep_target_frame
+from xl_addin.core.splits import (active_fraction, round_matrix, split_exact, target_cube)
 
 # ----------------------------------------------------------------------------- split_exact
 

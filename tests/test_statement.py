@@ -1,4 +1,4 @@
-"""Bonus statements (xl_addin.statement) and amounts in words (xl_addin.fmt_words).
+"""Bonus statements (xl_addin.core.statement) and amounts in words (xl_addin.core.fmt_words).
 
 The statement must agree with the engine's tables to the fen for every rep-quarter of the
 sample, its points must add up to the KPI score, and a few figures are checked by hand.
@@ -16,12 +16,12 @@ import pytest
 from hypothesis import given, settings, strategies as hst
 
 from conftest import run_cli
-from xl_addin.cli import main
-from xl_addin.distribution.commands import COMMANDS
-from xl_addin.engine import compute
-from xl_addin.fmt_words import amount_in_words, english_amount, rmb_upper
-from xl_addin.model import INDICATORS, default_plan
-from xl_addin.statement import (StatementError, StatementIndex, build_statement, build_statements,
+from xl_addin.cli.app import main
+from xl_addin.cli.commands import COMMANDS
+from xl_addin.core.engine import compute
+from xl_addin.core.fmt_words import amount_in_words, english_amount, rmb_upper
+from xl_addin.core.model import INDICATORS, default_plan
+from xl_addin.core.statement import (StatementError, StatementIndex, build_statement, build_statements,
                                 competition_ranks, render_text)
 from xl_addin.workbook.master import sample_inputs
 
@@ -307,7 +307,7 @@ def test_statement_errors(sample, rep_id, quarter, message):
 
 
 def test_plan_only_statement_before_any_actuals():
-    from xl_addin.sample import sample_regions, sample_team
+    from xl_addin.core.sample import sample_regions, sample_team
 
     team = sample_team()
     inputs = default_plan(team=team, regions=sample_regions())
@@ -383,7 +383,7 @@ def test_explain_cli_bad_workbook(tmp_path):
 
 
 def test_every_indicator_has_a_label():
-    from xl_addin.statement import indicator_label
+    from xl_addin.core.statement import indicator_label
 
     for ind in INDICATORS:
         assert indicator_label(ind, "zh") != ind and indicator_label(ind, "en") != ind

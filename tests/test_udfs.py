@@ -11,7 +11,7 @@ from tests.support.xlwings_udfs import load_udf_module, udf_cell
 
 @pytest.fixture(scope="module")
 def udfs():
-    return load_udf_module("xl_addin.udfs")
+    return load_udf_module("xl_addin.excel.udfs")
 
 
 def test_functions_are_registered_with_help(udfs):

@@ -8,8 +8,8 @@ from decimal import Decimal as D
 import pandas as pd
 import pytest
 
-from xl_addin.model import Improvement, Region, Rep, default_plan
-from xl_addin.watchlist import WATCHLIST_COLUMNS, build_watchlist
+from xl_addin.core.model import Improvement, Region, Rep, default_plan
+from xl_addin.core.watchlist import WATCHLIST_COLUMNS, build_watchlist
 
 SETTINGS = default_plan().settings   # 2026, threshold 60, 2 quarters, 1 month, probation 3
 REGIONS = [Region("EAST", "华东", manager="Wang Fang"), Region("SOUTH", "华南", manager="Li Lei")]

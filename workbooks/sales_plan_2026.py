@@ -4,7 +4,7 @@ xlwings' "Run main" button runs ``main()`` of the Python module named like the w
 (sales_plan_2026.xlsx -> sales_plan_2026.py, in the same folder). It runs the same macro
 as our ribbon's 重算奖金 (Recalculate bonuses) button.
 """
-from xl_addin.macros import recalc
+from xl_addin.excel.macros import recalc
 
 
 def main(book=None):

@@ -7,7 +7,7 @@ Run from the repository root::
 The template holds the parts of a regional workbook's look that a user may want to change
 in Excel without touching code: the cover sheet and the statement sheet, with their
 column widths, fonts, colours, row heights and page margins, and ``{placeholder}`` cells
-that :mod:`xl_addin.distribution.regional` fills in. Move or restyle those cells freely; keep
+that :mod:`xl_addin.reports.regional` fills in. Move or restyle those cells freely; keep
 the placeholders and the two sheet names (``cover``, ``statement``). The data sheets
 (targets, KPI, bonus, ...) are written by code with the master workbook's table styles.
 

@@ -5,7 +5,7 @@ Attribute VB_Name = "XlAddinRibbon"
 ' (customUI/customUI14.xml) calls one Sub below through its onAction attribute. Every
 ' Sub hands the work to Python through RunPython, which comes from the xlwings VBA module
 ' that the build takes from the installed xlwings package. The Python side lives in
-' xl_addin/macros.py; each function there works on the workbook that is active when the
+' xl_addin/excel/macros.py; each function there works on the workbook that is active when the
 ' button is clicked (xlwings passes it as the caller book).
 '
 ' Keep this file ASCII: the VBA project is stored in code page 1252. Chinese text is
@@ -17,25 +17,25 @@ Private Const XLADDIN_TITLE As String = "xl_addin"
 ' Button "Recalculate bonuses"
 Public Sub XlAddin_Recalc(control As IRibbonControl)
     If Not XlAddin_HasWorkbook() Then Exit Sub
-    RunPython "import xl_addin.macros as m; m.recalc()"
+    RunPython "import xl_addin.excel.macros as m; m.recalc()"
 End Sub
 
 ' Button "Check plan"
 Public Sub XlAddin_Check(control As IRibbonControl)
     If Not XlAddin_HasWorkbook() Then Exit Sub
-    RunPython "import xl_addin.macros as m; m.check()"
+    RunPython "import xl_addin.excel.macros as m; m.check()"
 End Sub
 
 ' Button "Regional workbooks"
 Public Sub XlAddin_Regional(control As IRibbonControl)
     If Not XlAddin_HasWorkbook() Then Exit Sub
-    RunPython "import xl_addin.macros as m; m.regional()"
+    RunPython "import xl_addin.excel.macros as m; m.regional()"
 End Sub
 
 ' Button "Email regional workbooks"
 Public Sub XlAddin_Email(control As IRibbonControl)
     If Not XlAddin_HasWorkbook() Then Exit Sub
-    RunPython "import xl_addin.macros as m; m.email()"
+    RunPython "import xl_addin.excel.macros as m; m.email()"
 End Sub
 
 ' True when a workbook is active; otherwise tell the user (Chinese, then English).

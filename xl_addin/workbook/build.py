@@ -31,7 +31,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..model import (BASE_MODES, BASES, INDICATORS, OUTCOMES, QUARTERS, ROLES, SETTING_KEYS,
+from ..core.model import (BASE_MODES, BASES, INDICATORS, OUTCOMES, QUARTERS, ROLES, SETTING_KEYS,
                      PlanInputs, Settings)
 from . import schema, styles
 from .tables import add_table

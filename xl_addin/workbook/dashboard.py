@@ -42,9 +42,9 @@ from openpyxl.workbook import Workbook
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import fmt
-from ..model import QUARTERS, PlanInputs, plan_labels
-from ..money import dec
+from ..core import fmt
+from ..core.model import QUARTERS, PlanInputs, plan_labels
+from ..core.money import dec
 from . import schema, styles
 from .styles import CellLook
 from .cached import remember

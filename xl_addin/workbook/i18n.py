@@ -1,6 +1,6 @@
 """Check messages in the workbook's language.
 
-:mod:`xl_addin.checks` gives every check row a stable message ``code`` and its ``params``
+:mod:`xl_addin.core.checks` gives every check row a stable message ``code`` and its ``params``
 (numbers already formatted, language-neutral), with English templates in
 :data:`xl_addin.checks.MESSAGES`. :func:`check_message` fills the Chinese template of
 :data:`ZH_MESSAGES` for a Chinese workbook and the English one otherwise, so the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ..checks import MESSAGES
+from ..core.checks import MESSAGES
 
 __all__ = ["ZH_MESSAGES", "check_message"]
 

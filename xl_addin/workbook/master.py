@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem, Problems
-from ..model import default_plan
+from ..core.model import default_plan
 from . import schema
 from .parse import RawTable, detect_lang, map_columns, typed_rows
 from .pipeline import RunOutcome, read_and_compute, recalc
@@ -22,8 +22,8 @@ from .xlsx import WorkbookError, XlsxBook, check_not_locked
 
 def sample_inputs(year: int = 2026, lang: str = "zh"):
     """The built-in plan with the sample team and four quarters of sample actuals."""
-    from ..sample import sample_actuals, sample_regions, sample_team
-    from ..splits import cube_frame, rep_target_frame
+    from ..core.sample import sample_actuals, sample_regions, sample_team
+    from ..core.splits import cube_frame, rep_target_frame
 
     team = sample_team(year)
     plan = default_plan(year, lang, team=team, regions=sample_regions(lang))

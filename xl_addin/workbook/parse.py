@@ -16,7 +16,7 @@ from typing import Any, Callable
 from openpyxl.utils import get_column_letter
 
 from ..errors import InputError, Problem, Problems
-from ..model import (Actual, BudgetLine, Improvement, Indicator, PlanInputs, PriorCell, Region,
+from ..core.model import (Actual, BudgetLine, Improvement, Indicator, PlanInputs, PriorCell, Region,
                      Rep, SplitLine, parse_settings)
 from . import schema
 from .schema import TABLES

@@ -2,7 +2,7 @@
 
 A :class:`BookPort` is "a workbook we can read tables from and write tables to": an .xlsx
 file through openpyxl (:mod:`xl_addin.workbook.xlsx`) or a live Excel book through xlwings
-(:mod:`xl_addin.macros`). Both run exactly this code, so the CLI and the ribbon buttons
+(:mod:`xl_addin.excel.macros`). Both run exactly this code, so the CLI and the ribbon buttons
 produce identical output tables.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 
-from ..engine import Results, compute
+from ..core.engine import Results, compute
 from ..errors import InputError, Problems
-from ..model import PlanInputs
+from ..core.model import PlanInputs
 from . import schema
 from .i18n import check_message
 from .tables import cell_value

@@ -158,7 +158,7 @@ def cell_sheet(ws: Worksheet) -> CellSheet | None:
 
 
 def keep_cells(ws: Worksheet, first_row: int) -> CellSheet:
-    """From now on the cells that :mod:`~xl_addin.distribution.regional` writes into rows
+    """From now on the cells that :mod:`~xl_addin.reports.regional` writes into rows
     ``first_row`` and below of ``ws`` are kept by the returned :class:`CellSheet`; the
     workbook must then be saved with :func:`save`."""
     if any(r >= first_row for r, _ in ws._cells):

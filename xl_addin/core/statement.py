@@ -6,7 +6,7 @@ its actual, target, achievement, cap, weight and points (or why it is N/A), the 
 decision, the excess bonus with the pool's scaling factor, the new-customer award with the
 rep's rank, the collection award and the quarter's total; then the annual awards with the
 rep's rank, and the total in figures and in words. It is pure (no files, no printing): the
-regional workbook writer (:mod:`xl_addin.distribution.regional`) lays it out as a sheet, and
+regional workbook writer (:mod:`xl_addin.reports.regional`) lays it out as a sheet, and
 :func:`render_text` gives the text that ``xl-addin explain`` prints.
 
 Every amount comes from the engine's tables (tblKpi, tblBonus, the pool, the new-customer

@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 import xlwings as xw
 
-from .errors import InputError, Problems
-from .workbook import pipeline, schema
-from .workbook.parse import RawTable, map_columns
-from .workbook.tables import looks_like_formula
+from ..errors import InputError, Problems
+from ..workbook import pipeline, schema
+from ..workbook.parse import RawTable, map_columns
+from ..workbook.tables import looks_like_formula
 
 TITLE = "xl_addin"
 MAX_PROBLEMS_SHOWN = 12
@@ -86,7 +86,7 @@ class XlwingsBook:
         table.update(df, index=False)
 
     def refresh_dashboard(self, results, inputs, lang: str) -> None:
-        from .workbook.dashboard import Formula, dashboard_cells
+        from ..workbook.dashboard import Formula, dashboard_cells
 
         title = schema.SHEETS["dashboard"].title(lang)
         names = [s.name for s in self.book.sheets]
@@ -192,7 +192,7 @@ def regional(book: "xw.Book | None" = None, out_dir: Path | str | None = None) -
 
 
 def _write_regional(book: "xw.Book", outcome: pipeline.RunOutcome, target: Path):
-    from .distribution import regional as regional_mod
+    from ..reports import regional as regional_mod
 
     return regional_mod.write_regional(outcome.inputs, outcome.results, target,
                                        input_sha256=outcome.digest, master_name=book.name,
@@ -203,8 +203,8 @@ def email(book: "xw.Book | None" = None, out_dir: Path | str | None = None, *,
           confirm: bool | None = None, dry_run: bool = False, settings=None) -> list | None:
     """发送邮件 Email regional workbooks: builds them, asks for confirmation, sends each to
     its regional manager with the SMTP settings of the user's config file."""
-    from .distribution import email as email_mod
-    from .distribution import regional as regional_mod
+    from ..mail import email as email_mod
+    from ..reports import regional as regional_mod
 
     book = _caller(book)
     outcome = _read_and_compute(book)

@@ -13,9 +13,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable
 
-from .errors import Problems
+from ..errors import Problems
 from .money import dec
-from .paths import data_path
+from ..paths import data_path
 
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
 QUOTA_ROLES = ("senior_sales", "sales", "channel_specialist", "ka_manager")

@@ -9,7 +9,7 @@ built from ``templates/regional/regional.xlsx``:
 * the region's slice of the target cube, its team, rep targets, actuals, KPI, bonuses,
   awards and watchlist rows, as Excel tables with the master's column labels (plus the
   rep's name next to the rep ID);
-* a one-page bonus statement per quota-carrying rep (:mod:`xl_addin.statement`).
+* a one-page bonus statement per quota-carrying rep (:mod:`xl_addin.core.statement`).
 
 Decisions:
 
@@ -68,16 +68,16 @@ from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.table import Table
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import statement as stm
-from ..engine import Results
-from ..fmt import wan_yi
-from ..model import HQ, QUARTERS, PlanInputs, Region, Rep
+from ..core import statement as stm
+from ..core.engine import Results
+from ..core.fmt import wan_yi
+from ..core.model import HQ, QUARTERS, PlanInputs, Region, Rep
 from ..paths import template_path
 from ..workbook import schema, styles
 from ..workbook.tables import add_table, cell_value, set_value
 from ..workbook.xlsx import WorkbookError, check_not_locked, replace_atomic
 from . import sheet_xml
-from .email import RegionalFile
+from ..mail.email import RegionalFile
 
 __all__ = ["RegionalError", "RegionSlice", "RegionalEntry", "Manifest", "TEMPLATE",
            "MANIFEST_NAME", "PASSWORD_ENV_PREFIX", "KEYRING_SERVICE", "report_period",

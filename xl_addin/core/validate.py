@@ -10,7 +10,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Iterable
 
-from .errors import InputError, Problems
+from ..errors import InputError, Problems
 from .model import (ACTUAL_FIGURES, BASES, INDICATORS, OPTIONAL_FIGURES, OUTCOMES, QUARTERS,
                     ROLES, PlanInputs, SplitLine, quarter_bounds)
 from .splits import active_days

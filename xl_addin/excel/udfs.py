@@ -17,12 +17,12 @@ from typing import Any, Callable
 import numpy as np
 import xlwings as xw
 
-from . import bonus as _bonus
-from . import checks as _checks
-from . import kpi as _kpi
-from . import splits as _splits
-from .model import QUARTERS, quarter_bounds
-from .money import from_fen, frac, to_fen
+from ..core import bonus as _bonus
+from ..core import checks as _checks
+from ..core import kpi as _kpi
+from ..core import splits as _splits
+from ..core.model import QUARTERS, quarter_bounds
+from ..core.money import from_fen, frac, to_fen
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 

@@ -2,9 +2,9 @@
 
 Standalone click commands; :data:`COMMANDS` lists them for ``main.add_command``. Like the
 other commands they are thin: open the master with :func:`check_master`, call the library
-(:mod:`xl_addin.distribution.regional`, :mod:`xl_addin.distribution.email`,
-:mod:`xl_addin.statement`) and turn its exceptions into a message and exit code 2
-(``guarded`` of :mod:`xl_addin.cli`, plus the email and statement errors here). Exit 1
+(:mod:`xl_addin.reports.regional`, :mod:`xl_addin.mail.email`,
+:mod:`xl_addin.core.statement`) and turn its exceptions into a message and exit code 2
+(``guarded`` of :mod:`xl_addin.cli.app`, plus the email and statement errors here). Exit 1
 means some region's email failed.
 """
 from __future__ import annotations
@@ -18,13 +18,13 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from ..fmt import percent, wan_yi
-from ..model import QUARTERS
-from ..statement import StatementError, build_statement, render_text
-from .email import (DRY_RUN_SENDER, EmailError, RegionalFile, SendResult, SmtpSettings,
+from ..core.fmt import percent, wan_yi
+from ..core.model import QUARTERS
+from ..core.statement import StatementError, build_statement, render_text
+from ..mail.email import (DRY_RUN_SENDER, EmailError, RegionalFile, SendResult, SmtpSettings,
                     count_by_status, load_settings, send_all,
                     validate_address)
-from .regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest, read_manifest,
+from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest, read_manifest,
                        regional_files, write_regional)
 
 __all__ = ["COMMANDS", "regional", "email", "explain", "demo", "default_dir"]
@@ -38,14 +38,14 @@ def _t(lang: str, zh: str, en: str) -> str:
     return en if lang == "en" else zh
 
 
-# xl_addin.cli is imported when a command runs, not when this module loads, so that cli.py
+# xl_addin.cli.app is imported when a command runs, not when this module loads, so that cli.py
 # may import COMMANDS at its top or bottom without an import cycle. Same codes as cli.py.
 EXIT_FAIL, EXIT_BAD_INPUT = 1, 2
 
 
 def text_table(header: list[str], rows: list[list[Any]]) -> str:
     """The CLI's plain-text table (aligned for CJK and Latin text alike)."""
-    from ..cli import text_table as table
+    from .app import text_table as table
 
     return table(header, rows)
 
@@ -73,7 +73,7 @@ def _guard(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from ..cli import guarded
+        from .app import guarded
 
         return guarded(body)(*args, **kwargs)
     return run

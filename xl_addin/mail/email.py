@@ -52,7 +52,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 import jinja2
 
 from xl_addin import __version__
-from xl_addin.fmt import percent, to_decimal, wan_yi, yuan
+from xl_addin.core.fmt import percent, to_decimal, wan_yi, yuan
 from xl_addin.paths import template_path
 
 __all__ = [

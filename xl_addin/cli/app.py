@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import click
 
-from .errors import InputError
-from .workbook import schema
-from .workbook.xlsx import WorkbookError
+from ..errors import InputError
+from ..workbook import schema
+from ..workbook.xlsx import WorkbookError
 
 EXIT_FAIL, EXIT_BAD_INPUT = 1, 2
 
@@ -87,7 +87,7 @@ def main() -> None:
 @guarded
 def new(sample: bool, lang: str, year: int, output: Path) -> None:
     """Create a fresh master planning workbook."""
-    from .workbook.master import new_master
+    from ..workbook.master import new_master
 
     outcome = new_master(output, lang=lang, year=year, sample=sample)
     click.echo(f"{output}: {'sample ' if sample else ''}master workbook for {year} written ({lang}); {outcome.summary}")
@@ -103,7 +103,7 @@ def check(path: Path, as_of) -> None:
 
     Exit 0 when all checks pass or warn, 1 when any check FAILs, 2 when the input is invalid.
     """
-    from .workbook.master import check_master
+    from ..workbook.master import check_master
 
     outcome = check_master(path, as_of=as_of.date() if as_of else None)
     df = outcome.results.checks
@@ -121,7 +121,7 @@ def check(path: Path, as_of) -> None:
 @guarded
 def recalc(path: Path, as_of) -> None:
     """Compute every output table and save the workbook in place (previous file kept as .bak)."""
-    from .workbook.master import recalc_master
+    from ..workbook.master import recalc_master
 
     outcome = recalc_master(path, as_of=as_of.date() if as_of else None)
     click.echo(f"{path}: recalculated; {outcome.summary}")
@@ -136,7 +136,7 @@ def recalc(path: Path, as_of) -> None:
 @guarded
 def export(path: Path, table: str, fmt: str, output: Path | None) -> None:
     """Export one table with the contract's column keys as headers."""
-    from .workbook.master import export_table
+    from ..workbook.master import export_table
 
     text = export_table(path, table, fmt)
     if output:
@@ -152,7 +152,7 @@ def export(path: Path, table: str, fmt: str, output: Path | None) -> None:
 @guarded
 def import_(path: Path, table: str, csv_file: Path) -> None:
     """Replace an input table's rows with a CSV file (contract keys as headers)."""
-    from .workbook.master import import_table
+    from ..workbook.master import import_table
 
     n = import_table(path, table, csv_file)
     click.echo(f"{path}: {table} replaced with {n} row(s) from {csv_file}")
@@ -164,7 +164,7 @@ def addin() -> None:
 
 
 def _addin_call(fn, *args, **kwargs):
-    from .excel.addin import AddinError
+    from ..excel.addin import AddinError
 
     try:
         return fn(*args, **kwargs)
@@ -178,7 +178,7 @@ def _addin_call(fn, *args, **kwargs):
               show_default=True, help="Folder to write xl_addin.xlam into.")
 def addin_build(out_dir: Path) -> None:
     """Build xl_addin.xlam from our ribbon and VBA templates and the installed xlwings."""
-    from .excel.addin import build_addin
+    from ..excel.addin import build_addin
 
     click.echo(str(_addin_call(build_addin, out_dir)))
 
@@ -187,7 +187,7 @@ def addin_build(out_dir: Path) -> None:
 @click.option("--interpreter", default=None, help="Python that Excel should run (default: this one).")
 def addin_install(interpreter: str | None) -> None:
     """Build the add-in and put it where Excel loads it at start (Windows XLSTART, macOS startup)."""
-    from .excel.addin import install_addin
+    from ..excel.addin import install_addin
 
     path = _addin_call(install_addin, interpreter=interpreter)
     click.echo(f"installed {path}; restart Excel to see the 销售工具 tab")
@@ -196,14 +196,14 @@ def addin_install(interpreter: str | None) -> None:
 @addin.command("uninstall")
 def addin_uninstall() -> None:
     """Remove the add-in and our interpreter setting."""
-    from .excel.addin import uninstall_addin
+    from ..excel.addin import uninstall_addin
 
     for p in _addin_call(uninstall_addin):
         click.echo(f"removed {p}")
 
 
 def _register_distribution() -> None:
-    from .distribution.commands import COMMANDS
+    from .commands import COMMANDS
 
     for command in COMMANDS:
         if command.name not in main.commands:

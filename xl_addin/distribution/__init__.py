@@ -1,7 +1,0 @@
-"""Distribution of regional workbooks: each region's .xlsx goes by email to its manager.
-
-:mod:`xl_addin.distribution.email` builds the messages from the templates in
-``templates/email``, validates every address before anything is sent, sends over SMTP
-(plain, STARTTLS or implicit TLS) with retries, and keeps a JSON Lines send log so that a
-re-run delivers only what is still missing.
-"""

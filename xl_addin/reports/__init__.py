@@ -1,0 +1,1 @@
+"""Reports: one workbook per sales region, with a bonus statement per rep."""

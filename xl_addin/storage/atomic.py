@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import WorkbookError
-from .lock import LOCK_PREFIX, locked
+from .lock import locked
 
 __all__ = ["StorageError", "write_atomic", "write_bytes", "write_text", "clean_leftovers",
-           "storage_error", "check_not_locked", "owner_files", "TEMP_PREFIX"]
+           "storage_error", "check_not_locked", "owner_files", "no_symlink", "append_nofollow",
+           "TEMP_PREFIX"]
 
 TEMP_PREFIX = ".~xl_addin-tmp."
 """Temporary files are ``.~xl_addin-tmp.<host>.<pid>.<random><suffix>`` in the target's
@@ -216,8 +217,6 @@ def write_atomic(path: Path | str, write: Callable[[Path], object], *, backup: b
         why = ("is a file, not a folder" if os.path.lexists(folder) else "does not exist")
         raise StorageError(f"{given}: the folder {folder} {why}; create the folder first or "
                            "choose another; nothing was changed")
-    if target.name.startswith((TEMP_PREFIX, LOCK_PREFIX)):
-        raise StorageError(f"{given}: names one of xl_addin's own temporary files; choose another name")
     with locked(target):
         clean_leftovers(folder)
         tmp: Path | None = None
@@ -260,6 +259,28 @@ def write_bytes(path: Path | str, data: bytes, **kwargs) -> Path:
 def write_text(path: Path | str, text: str, *, encoding: str = "utf-8", **kwargs) -> Path:
     """:func:`write_atomic` of ``text`` (no newline translation)."""
     return write_bytes(path, text.encode(encoding), **kwargs)
+
+
+def no_symlink(path: Path | str) -> Path:
+    """Remove ``path`` if it is a symlink (a file whose name we chose is replaced, never
+    followed); returns ``path``."""
+    path = Path(path)
+    if os.path.islink(path):
+        os.unlink(path)
+    return path
+
+
+def append_nofollow(path: Path | str) -> int:
+    """A file descriptor appending to ``path`` (created under the umask), never through a
+    symlink: one there is removed first. For logs, which grow by whole lines."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags, 0o666)
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+    os.unlink(path)
+    return os.open(path, flags | os.O_EXCL, 0o666)
 
 
 # ----------------------------------------------------------------------------- owner files

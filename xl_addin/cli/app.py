@@ -34,7 +34,7 @@ def main() -> None:
 @click.option("--sample", is_flag=True, help="Fill the 2026 plan's sample team and four quarters of actuals.")
 @lang_option(help="Label language.")
 @click.option("--year", type=int, default=2026, show_default=True, help="Fiscal year of the built-in plan.")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True,
               help="Where to write the new workbook (.xlsx).")
 def new(sample: bool, lang: str, year: int, output: Path) -> None:
     """Create a fresh master planning workbook."""
@@ -80,7 +80,7 @@ def recalc(path: Path, as_of) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--table", "table", required=True, type=click.Choice(sorted(schema.TABLES)), help="Contract table name.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="File to write (default: standard output).")
 def export(path: Path, table: str, fmt: str, output: Path | None) -> None:
     """Export one table with the contract's column keys as headers."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import re
 import secrets
 import shutil
 import socket
 import stat
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -221,6 +223,8 @@ def write_atomic(path: Path | str, write: Callable[[Path], object], *, backup: b
         clean_leftovers(folder)
         tmp: Path | None = None
         bak_tmp: Path | None = None
+        failure: StorageError | None = None
+        hook = sys.unraisablehook
         try:
             tmp = _temp_path(folder, target.suffix)
             _create(tmp)
@@ -242,13 +246,30 @@ def write_atomic(path: Path | str, write: Callable[[Path], object], *, backup: b
                 bak_tmp = None
             _fsync_dir(folder)
         except OSError as e:
-            raise storage_error(e, given, folder=folder) from None
+            failure = storage_error(e, given, folder=folder)
+            # A writer that failed mid-way (a full disk) may leave a zip file open in its
+            # frames; it closes when they are freed and fails again. That second error
+            # is this one: keep it off the user's screen.
+            sys.unraisablehook = _quiet_os_errors(hook)
         finally:
             for leftover in (tmp, bak_tmp):
                 if leftover is not None:
                     with contextlib.suppress(OSError):
                         os.unlink(leftover)
+        if failure is not None:
+            try:
+                gc.collect()
+            finally:
+                sys.unraisablehook = hook
+            raise failure
     return target
+
+
+def _quiet_os_errors(hook):
+    def quiet(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, OSError):
+            hook(unraisable)
+    return quiet
 
 
 def write_bytes(path: Path | str, data: bytes, **kwargs) -> Path:

@@ -121,8 +121,9 @@ def _acquire(path: Path, lock: Path, timeout: float) -> int:
                 st = None
             mine = os.fstat(fd)
             if st is not None and (st.st_ino, st.st_dev) == (mine.st_ino, mine.st_dev):
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
+                with contextlib.suppress(OSError):   # who holds it: for the message only
+                    os.ftruncate(fd, 0)
+                    os.write(fd, f"{os.getpid()}\n".encode())
                 return fd
         except BaseException:
             os.close(fd)

@@ -18,7 +18,7 @@ from . import schema
 from .parse import RawTable, detect_lang, map_columns, typed_rows
 from .pipeline import RunOutcome, read_and_compute, recalc
 from ..storage import locked
-from .xlsx import WorkbookError, XlsxBook, check_not_locked
+from .xlsx import WorkbookError, XlsxBook, check_not_locked, check_openable
 
 
 def sample_inputs(year: int = 2026, lang: str = "zh"):
@@ -62,6 +62,7 @@ def recalc_master(path: Path | str, *, as_of: dt.date | None = None,
     ``splice=False`` loads and saves the whole workbook through openpyxl; the default keeps
     the big sheets' rows out of it (:mod:`.splice`), with the same result, much faster."""
     path = Path(path)
+    check_openable(path)   # a missing file is "no such file", before any lock is taken
     with locked(path):   # read, compute and save as one step: no Run log row lost
         check_not_locked(path)
         book = XlsxBook.open(path, splice=splice)
@@ -150,6 +151,7 @@ def import_table(path: Path | str, table: str, csv_path: Path | str) -> int:
     map_columns(raw, spec, problems)
     rows = typed_rows(raw, spec, problems)
     problems.raise_if_any()
+    check_openable(Path(path))
     with locked(path):   # no recalc or import in between our read and our save
         check_not_locked(Path(path))
         book = XlsxBook.open(path)

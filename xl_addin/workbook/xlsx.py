@@ -38,7 +38,7 @@ def check_openable(path: Path) -> None:
     if not path.exists():
         raise WorkbookError(f"{path}: no such file")
     if path.is_dir():
-        raise WorkbookError(f"{path}: is a folder, not a workbook")
+        raise WorkbookError(f"{path}: is a folder, not a workbook; give the workbook's file name")
     with open(path, "rb") as f:
         head = f.read(8)
     if head == OLE_MAGIC:

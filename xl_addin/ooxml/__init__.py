@@ -14,7 +14,9 @@ that reads or writes package parts directly goes through this subpackage:
   autoFilter, the rows of ``<sheetData>``, stored formula results;
 * :mod:`.writer` - :func:`rewrite`, the one primitive that rewrites a package once (changed
   parts written and compressed once, every other part copied byte for byte), and
-  :func:`write_package` for a package written from scratch.
+  :func:`write_package` for a package written from scratch;
+* :mod:`.workbook` - :func:`save_openpyxl`: an openpyxl workbook saved through the layer,
+  compressed once, with formula results passed explicitly and optional replaced sheets.
 
 Typical use (a changed sheet part written straight into a temporary file)::
 
@@ -39,9 +41,11 @@ from .package import (DEFAULT_LIMITS, ContentTypes, Limits, Package, PackageErro
                       resolve_target)
 from .sheet import RangeError, parse_range, range_ref
 from .writer import ZipWriter, content_types_xml, rels_xml, rewrite, write_package
+from .workbook import openpyxl_package, save_openpyxl
 
 __all__ = ["cells", "names", "sheet", "ERROR_CODES", "MAX_CELL_TEXT", "MAX_COLS", "MAX_ROWS",
            "DEFAULT_LIMITS", "ContentTypes", "Limits", "Package", "PackageError",
            "PackageLimitError", "Rel", "TablePlace", "check_package", "rels_part_name",
            "resolve_target", "RangeError", "parse_range", "range_ref", "ZipWriter",
-           "content_types_xml", "rels_xml", "rewrite", "write_package"]
+           "content_types_xml", "rels_xml", "rewrite", "write_package", "openpyxl_package",
+           "save_openpyxl"]

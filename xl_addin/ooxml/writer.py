@@ -205,7 +205,7 @@ def rewrite(source: Package | str | os.PathLike | bytes | BinaryIO,
             target: str | os.PathLike | BinaryIO,
             changes: Mapping[str, Content | None], *, level: int = 6,
             levels: Mapping[str, int] | None = None, compress_stored: bool = False,
-            limits: Limits = DEFAULT_LIMITS) -> None:
+            compress: bool = True, limits: Limits = DEFAULT_LIMITS) -> None:
     """Write ``source`` to ``target`` once, with ``changes`` applied.
 
     ``changes`` maps a part name to its new content (bytes, text, or an iterable of pieces,
@@ -213,7 +213,8 @@ def rewrite(source: Package | str | os.PathLike | bytes | BinaryIO,
     after the source's parts, in the mapping's order. Every other part is copied as stored,
     byte for byte. New content is deflated at ``levels[name]`` or ``level``. With
     ``compress_stored``, a part the source holds uncompressed (a package written with
-    ``ZIP_STORED`` as an intermediate) is compressed here, once."""
+    ``ZIP_STORED`` as an intermediate) is compressed here, once. With ``compress=False`` new
+    content is stored uncompressed (an intermediate package that only openpyxl reads)."""
     own = not isinstance(source, Package)
     pkg = Package(source, limits=limits) if own else source
     try:
@@ -225,14 +226,15 @@ def rewrite(source: Package | str | os.PathLike | bytes | BinaryIO,
                 if name in changes:
                     new = changes[name]
                     if new is not None:
-                        w.write(name, new, level=levels.get(name, level), date_time=info.date_time)
+                        w.write(name, new, level=levels.get(name, level), date_time=info.date_time,
+                                compress=compress)
                 elif compress_stored and info.compress_type == zipfile.ZIP_STORED:
                     w.write(name, pkg.read(name), level=levels.get(name, level), date_time=info.date_time)
                 else:
                     w.copy(pkg, info)
             for name, new in changes.items():
                 if new is not None and name not in pkg:
-                    w.write(name, new, level=levels.get(name, level))
+                    w.write(name, new, level=levels.get(name, level), compress=compress)
         except BaseException:
             w.abort()
             raise

@@ -147,8 +147,24 @@ def import_table(path: Path | str, table: str, csv_path: Path | str) -> int:
     map_columns(raw, spec, problems)
     rows = typed_rows(raw, spec, problems)
     problems.raise_if_any()
-    book = XlsxBook.open(path)
-    lang = detect_lang(book.raw_tables())
-    book.write_table(table, [[rec.get(k) for k in spec.keys] for _, rec in rows], lang)
-    book.save(path)
+    write_imported(path, table, [[rec.get(k) for k in spec.keys] for _, rec in rows])
     return len(rows)
+
+
+def write_imported(path: Path | str, table: str, rows: list[list[Any]]) -> None:
+    """Save typed ``rows`` (contract key order) as input table ``table``'s data rows. Only
+    that table's sheet part is rewritten (:func:`~.table_write.replace_rows`); a workbook
+    that path cannot take safely is loaded and saved through openpyxl, with the same result."""
+    from .table_write import replace_rows
+
+    path = Path(path)
+    book = XlsxBook.open(path)
+    snap = book._snapshot
+    if snap is not None:
+        plan = next((p for p in snap.places if p[0] == "tblPlan"), None)
+        lang = detect_lang({"tblPlan": snap.table(*plan)} if plan else {})
+        if replace_rows(path, table, rows, lang, snap):
+            return
+    lang = detect_lang(book.raw_tables())
+    book.write_table(table, rows, lang)
+    book.save(path)

@@ -300,6 +300,14 @@ def test_folder_given_as_a_file(master, tmp_path):
     assert (r.returncode, r.stderr) == (2, f"{ERR}{d}: is a folder, not a workbook; give the "
                                            "workbook's file name\n")
     assert list(d.iterdir()) == []
+    _bak(master).unlink()
+    _bak(master).mkdir()
+    before = listing(master.parent)
+    r = xl("recalc", master)
+    assert (r.returncode, r.stderr) == (2, f"{ERR}{_bak(master)}: is a folder, where the previous "
+                                           f"{master.name} is kept as a file; move the folder "
+                                           "away; nothing was changed\n")
+    assert listing(master.parent) == before
 
 
 def test_missing_output_folder(master, tmp_path):

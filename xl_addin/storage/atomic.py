@@ -219,6 +219,10 @@ def write_atomic(path: Path | str, write: Callable[[Path], object], *, backup: b
         why = ("is a file, not a folder" if os.path.lexists(folder) else "does not exist")
         raise StorageError(f"{given}: the folder {folder} {why}; create the folder first or "
                            "choose another; nothing was changed")
+    bak_path = target.with_name(target.name + ".bak")
+    if backup and os.path.isdir(bak_path) and not os.path.islink(bak_path):
+        raise StorageError(f"{bak_path}: is a folder, where the previous {target.name} is kept "
+                           "as a file; move the folder away; nothing was changed")
     with locked(target):
         clean_leftovers(folder)
         tmp: Path | None = None
@@ -242,7 +246,7 @@ def write_atomic(path: Path | str, write: Callable[[Path], object], *, backup: b
             os.replace(tmp, target)
             tmp = None
             if bak_tmp is not None:
-                os.replace(bak_tmp, target.with_name(target.name + ".bak"))
+                os.replace(bak_tmp, bak_path)
                 bak_tmp = None
             _fsync_dir(folder)
         except OSError as e:

@@ -380,3 +380,18 @@ def test_write_atomic_oserror_becomes_one_line(tmp_path):
     assert str(e.value) == (f"{target}: no space left on the disk holding {tmp_path}; free some "
                             "space or write elsewhere, then try again; nothing was changed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_atomic_leaves_another_files_error_alone(tmp_path):
+    """An OS error about a file the writer reads (a missing template) keeps its own path
+    and message; the temporary file is still removed."""
+    missing = tmp_path / "templates" / "regional.xlsx"
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        open(missing, "rb")
+
+    with pytest.raises(FileNotFoundError) as e:
+        write_atomic(tmp_path / "out.xlsx", write)
+    assert e.value.filename == str(missing)
+    assert list(tmp_path.iterdir()) == []

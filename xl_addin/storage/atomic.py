@@ -250,6 +250,8 @@ def write_atomic(path: Path | str, write: Callable[[Path], object], *, backup: b
                 bak_tmp = None
             _fsync_dir(folder)
         except OSError as e:
+            if e.filename is not None and os.path.dirname(os.path.abspath(e.filename)) != str(folder):
+                raise   # about another file (one the writer reads): its own message
             failure = storage_error(e, given, folder=folder)
             # A writer that failed mid-way (a full disk) may leave a zip file open in its
             # frames; it closes when they are freed and fails again. That second error

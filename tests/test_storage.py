@@ -165,6 +165,7 @@ def test_read_only_folder_exit_2_one_line_nothing_changed(master, tmp_path, no_d
         new = xl("new", "-o", ro / "new.xlsx", prefix=no_dac_override)
         exp = xl("export", master, "--table", "tblTeam", "-o", ro / "team.csv", prefix=no_dac_override)
         reg = xl("regional", master, "-o", ro / "regional", prefix=no_dac_override)
+        addin = xl("addin", "build", "-o", ro, prefix=no_dac_override)
     finally:
         ro.chmod(0o755)
 
@@ -176,6 +177,7 @@ def test_read_only_folder_exit_2_one_line_nothing_changed(master, tmp_path, no_d
     assert (exp.returncode, exp.stderr) == (2, f"{ERR}{ro / 'team.csv'}: {why}\n")
     assert (reg.returncode, reg.stderr) == (2, f"{ERR}{ro / 'regional'}: Permission denied; "
                                                "check the permissions of the file and its folder\n")
+    assert (addin.returncode, addin.stderr) == (2, f"{ERR}{ro / 'xl_addin.xlam'}: {why}\n")
     assert listing(ro) == before
 
 

@@ -60,6 +60,8 @@ def storage_error(e: OSError, path: Path | str, *, folder: Path | str | None = N
     elif code in (errno.EACCES, errno.EPERM):
         why = (f"permission denied: you may not write in {folder}; choose a folder you can "
                "write to, or ask its owner for write access")
+        if os.name == "nt":   # Windows also refuses to replace a file another program has open
+            why += " (or close the file if Excel or another program has it open)"
     elif code == errno.EISDIR:
         why = "is a folder, not a file; give a file name"
     elif code in (errno.ENOENT, errno.ENOTDIR):

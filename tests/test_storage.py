@@ -165,6 +165,7 @@ def test_read_only_folder_exit_2_one_line_nothing_changed(master, tmp_path, no_d
         new = xl("new", "-o", ro / "new.xlsx", prefix=no_dac_override)
         exp = xl("export", master, "--table", "tblTeam", "-o", ro / "team.csv", prefix=no_dac_override)
         reg = xl("regional", master, "-o", ro / "regional", prefix=no_dac_override)
+        addin = xl("addin", "build", "-o", ro, prefix=no_dac_override)
     finally:
         ro.chmod(0o755)
 
@@ -176,6 +177,7 @@ def test_read_only_folder_exit_2_one_line_nothing_changed(master, tmp_path, no_d
     assert (exp.returncode, exp.stderr) == (2, f"{ERR}{ro / 'team.csv'}: {why}\n")
     assert (reg.returncode, reg.stderr) == (2, f"{ERR}{ro / 'regional'}: Permission denied; "
                                                "check the permissions of the file and its folder\n")
+    assert (addin.returncode, addin.stderr) == (2, f"{ERR}{ro / 'xl_addin.xlam'}: {why}\n")
     assert listing(ro) == before
 
 
@@ -300,6 +302,14 @@ def test_folder_given_as_a_file(master, tmp_path):
     assert (r.returncode, r.stderr) == (2, f"{ERR}{d}: is a folder, not a workbook; give the "
                                            "workbook's file name\n")
     assert list(d.iterdir()) == []
+    _bak(master).unlink()
+    _bak(master).mkdir()
+    before = listing(master.parent)
+    r = xl("recalc", master)
+    assert (r.returncode, r.stderr) == (2, f"{ERR}{_bak(master)}: is a folder, where the previous "
+                                           f"{master.name} is kept as a file; move the folder "
+                                           "away; nothing was changed\n")
+    assert listing(master.parent) == before
 
 
 def test_missing_output_folder(master, tmp_path):
@@ -371,4 +381,19 @@ def test_write_atomic_oserror_becomes_one_line(tmp_path):
         write_atomic(target, write)
     assert str(e.value) == (f"{target}: no space left on the disk holding {tmp_path}; free some "
                             "space or write elsewhere, then try again; nothing was changed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_atomic_leaves_another_files_error_alone(tmp_path):
+    """An OS error about a file the writer reads (a missing template) keeps its own path
+    and message; the temporary file is still removed."""
+    missing = tmp_path / "templates" / "regional.xlsx"
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        open(missing, "rb")
+
+    with pytest.raises(FileNotFoundError) as e:
+        write_atomic(tmp_path / "out.xlsx", write)
+    assert e.value.filename == str(missing)
     assert list(tmp_path.iterdir()) == []

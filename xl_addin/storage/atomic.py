@@ -60,6 +60,8 @@ def storage_error(e: OSError, path: Path | str, *, folder: Path | str | None = N
     elif code in (errno.EACCES, errno.EPERM):
         why = (f"permission denied: you may not write in {folder}; choose a folder you can "
                "write to, or ask its owner for write access")
+        if os.name == "nt":   # Windows also refuses to replace a file another program has open
+            why += " (or close the file if Excel or another program has it open)"
     elif code == errno.EISDIR:
         why = "is a folder, not a file; give a file name"
     elif code in (errno.ENOENT, errno.ENOTDIR):
@@ -219,6 +221,10 @@ def write_atomic(path: Path | str, write: Callable[[Path], object], *, backup: b
         why = ("is a file, not a folder" if os.path.lexists(folder) else "does not exist")
         raise StorageError(f"{given}: the folder {folder} {why}; create the folder first or "
                            "choose another; nothing was changed")
+    bak_path = target.with_name(target.name + ".bak")
+    if backup and os.path.isdir(bak_path) and not os.path.islink(bak_path):
+        raise StorageError(f"{bak_path}: is a folder, where the previous {target.name} is kept "
+                           "as a file; move the folder away; nothing was changed")
     with locked(target):
         clean_leftovers(folder)
         tmp: Path | None = None
@@ -242,10 +248,12 @@ def write_atomic(path: Path | str, write: Callable[[Path], object], *, backup: b
             os.replace(tmp, target)
             tmp = None
             if bak_tmp is not None:
-                os.replace(bak_tmp, target.with_name(target.name + ".bak"))
+                os.replace(bak_tmp, bak_path)
                 bak_tmp = None
             _fsync_dir(folder)
         except OSError as e:
+            if e.filename is not None and os.path.dirname(os.path.abspath(e.filename)) != str(folder):
+                raise   # about another file (one the writer reads): its own message
             failure = storage_error(e, given, folder=folder)
             # A writer that failed mid-way (a full disk) may leave a zip file open in its
             # frames; it closes when they are freed and fails again. That second error

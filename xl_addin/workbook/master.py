@@ -61,7 +61,7 @@ def recalc_master(path: Path | str, *, as_of: dt.date | None = None,
     the big sheets' rows out of it (:mod:`.splice`), with the same result, much faster."""
     path = Path(path)
     check_not_locked(path)
-    book = XlsxBook.open(path, splice=splice)
+    book = XlsxBook.open(path, splice=splice, fresh_dashboard=splice)
     outcome = recalc(book, as_of=as_of, now=now)
     book.wb.calculation.fullCalcOnLoad = True
     book.save(path)

@@ -249,6 +249,9 @@ def test_a_part_that_lies_about_its_size_is_cut_short(tmp_path):
     path.write_bytes(body + central + name + eocd)
     with Package(path) as p, pytest.raises(PackageLimitError, match="xl/big.xml inflates to more than 100"):
         p.read("xl/big.xml")
+    # and the check made when a workbook is opened inflates every part that way
+    with pytest.raises(PackageLimitError, match="xl/big.xml"):
+        ooxml.check_package(path)
 
 
 def test_shared_string_limits(tmp_path):

@@ -27,12 +27,11 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 from ..errors import WorkbookError
-from .names import (CONTENT_TYPES_NS, MAIN, MAX_CELL_TEXT, NS, PKG_REL, REL_OFFICE_DOCUMENT,
+from .names import (CONTENT_TYPES_NS, MAX_CELL_TEXT, NS, PKG_REL, REL_OFFICE_DOCUMENT,
                     REL_SHARED_STRINGS, REL_TABLE, ROOT_RELS_PART)
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "Package", "PackageError", "PackageLimitError", "Rel",
@@ -234,7 +233,21 @@ class Package:
             self._cache[part] = data
         return data
 
-    def _bounded(self, info: zipfile.ZipInfo, cap: int) -> bytes:
+    def verify(self) -> None:
+        """Inflate every part once, in bounded steps and without keeping it: a part that
+        inflates to more than its header declares (which readers that trust the header,
+        such as calamine, would follow), or whose CRC is wrong, raises here."""
+        for info in self.zip.infolist():
+            if info.is_dir():
+                continue
+            try:
+                self._bounded(info, min(info.file_size, self.limits.max_part_bytes), keep=False)
+            except PackageError:
+                raise
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as e:
+                raise PackageError(f"{self.name}: part {info.filename} is damaged ({e})") from None
+
+    def _bounded(self, info: zipfile.ZipInfo, cap: int, keep: bool = True) -> bytes:
         if info.compress_type == zipfile.ZIP_DEFLATED:
             # Inflate ourselves, never more than cap + 1 bytes, whatever the header says.
             self._file.seek(info.header_offset)
@@ -264,14 +277,21 @@ class Package:
                         f"{cap:,} bytes ({'its declared size' if cap == info.file_size else 'the limit'}); "
                         "the file is damaged or hostile")
                 crc = zlib.crc32(chunk, crc)
-                out.append(chunk)
+                if keep:
+                    out.append(chunk)
                 if d.eof:
                     break
-            data = b"".join(out)
-            if len(data) != info.file_size or crc != info.CRC:
+            if size != info.file_size or crc != info.CRC:
                 raise PackageError(f"{self.name}: part {info.filename} is damaged (size or CRC)")
-            return data
+            return b"".join(out)
         with self.zip.open(info) as f:   # stored (or another method zipfile bounds itself)
+            if not keep:
+                n = 0
+                while chunk := f.read(1 << 20):
+                    n += len(chunk)
+                    if n > cap:
+                        raise PackageLimitError(f"{self.name}: part {info.filename} is bigger than declared")
+                return b""
             data = f.read(cap + 1)
         if len(data) > cap:
             raise PackageLimitError(f"{self.name}: part {info.filename} is bigger than declared")
@@ -419,7 +439,8 @@ class Package:
 
 def check_package(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -> None:
     """Open ``path`` as a package and check it against ``limits`` (entries, each part's
-    declared size and ratio, the shared strings); raises :class:`PackageLimitError` or
-    :class:`PackageError` naming the part."""
+    declared size and ratio, each part's real inflated size and CRC, the shared strings);
+    raises :class:`PackageLimitError` or :class:`PackageError` naming the part."""
     with Package(path, limits=limits) as p:
+        p.verify()
         p.check_shared_strings()

@@ -12,7 +12,8 @@ of the part stays byte for byte.
 * :func:`table_ref` / :func:`set_table_ref` - a table part's ``ref`` and its autoFilter's.
 * :func:`rows_span` - the byte range of the rows numbered ``first_row`` and below.
 * :func:`row_open` - a ``<row>`` start tag with openpyxl's row attributes.
-* :func:`store_results` - formula cells given their stored results.
+* :func:`store_results` - formula cells given their stored results;
+  :func:`clear_results` - every stored result dropped (as openpyxl saves formulas).
 
 Stable API: add, do not change.
 """
@@ -27,7 +28,7 @@ from .names import MAX_COLS, MAX_ROWS
 
 __all__ = ["RangeError", "parse_range", "range_ref", "column_letter", "column_index",
            "dimension", "set_dimension", "widen_dimension", "table_ref", "set_table_ref",
-           "rows_span", "row_open", "store_results", "SheetXmlError"]
+           "rows_span", "row_open", "store_results", "clear_results", "SheetXmlError"]
 
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 _DIM = re.compile(rb'<dimension\s+ref="([^"]*)"\s*/>')
@@ -227,3 +228,23 @@ def store_results(xml: bytes, results: Mapping[str, Any]) -> tuple[bytes, list[s
         if not found:
             missing.append(addr)
     return s.encode("utf-8"), missing
+
+
+_FORMULA_CELL = re.compile(rb'<c\b([^>]*?)>(<f\b[^>]*?(?:/>|>.*?</f>))(?:<v\s*/>|<v>.*?</v>)?(</c>)', re.S)
+_T_ATTR = re.compile(rb'\st="[^"]*"')
+
+
+def clear_results(xml: bytes) -> tuple[bytes, int]:
+    """Sheet XML whose formula cells keep their formulas but no stored result (an empty
+    ``<v/>``, as openpyxl writes them), for results that may no longer hold; (xml, the
+    number of formula cells)."""
+    n = 0
+
+    def clear(m: re.Match) -> bytes:
+        nonlocal n
+        n += 1
+        return b"<c" + _T_ATTR.sub(b"", m.group(1)) + b">" + m.group(2) + b"<v/>" + m.group(3)
+
+    if b"<f" not in xml:
+        return xml, 0
+    return _FORMULA_CELL.sub(clear, xml), n

@@ -19,8 +19,6 @@ Stable API: add, do not change.
 """
 from __future__ import annotations
 
-import datetime as dt
-import io
 import os
 import struct
 import time

@@ -65,7 +65,7 @@ def recalc_master(path: Path | str, *, as_of: dt.date | None = None,
     check_openable(path)   # a missing file is "no such file", before any lock is taken
     with locked(path):   # read, compute and save as one step: no Run log row lost
         check_not_locked(path)
-        book = XlsxBook.open(path, splice=splice)
+        book = XlsxBook.open(path, splice=splice, fresh_dashboard=splice)
         outcome = recalc(book, as_of=as_of, now=now)
         book.wb.calculation.fullCalcOnLoad = True
         book.save(path)

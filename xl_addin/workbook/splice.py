@@ -197,9 +197,19 @@ def _plan_sheet(pkg: ooxml.Package, title: str, part: str, sst, read) -> _Strip 
     return None
 
 
-def plan(pkg: ooxml.Package, read: Callable[[str], bytes] | None = None) -> "SplicePlan | None":
+_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="'
+                + ooxml.names.MAIN.encode() + b'"><sheetData/></worksheet>')
+
+
+def plan(pkg: ooxml.Package, read: Callable[[str], bytes] | None = None, *,
+         fresh_dashboard: bool = False) -> "SplicePlan | None":
     """Which sheets of the package ``pkg`` to strip; None when none can be. ``read`` gives
-    a part's content (a cache shared with the table reader); by default ``pkg.read``."""
+    a part's content (a cache shared with the table reader); by default ``pkg.read``.
+
+    With ``fresh_dashboard`` (the caller rebuilds the Dashboard, which replaces the sheet),
+    the old Dashboard's cells, merged ranges and charts are not given to openpyxl either:
+    the skeleton holds an empty sheet in its place, and :meth:`SplicePlan.save` refuses to
+    save unless :meth:`SplicePlan.dashboard_rebuilt` was called."""
     strips: dict[str, _Strip] = {}
     read = read or pkg.read
     sst = None
@@ -220,10 +230,22 @@ def plan(pkg: ooxml.Package, read: Callable[[str], bytes] | None = None) -> "Spl
         content = read(s.part)
         start, end = s.cut
         changes[s.part] = content[:start] + (s.body if s.table else b"") + content[end:]
+    emptied = None
+    if fresh_dashboard:
+        board = schema.SHEETS["dashboard"]
+        titles = dict(sheets)
+        emptied = next((t for t in (board.zh, board.en) if t in titles and t not in strips), None)
+        if emptied is not None:
+            part = titles[emptied]
+            changes[part] = _EMPTY_SHEET
+            if ooxml.rels_part_name(part) in pkg:
+                changes[ooxml.rels_part_name(part)] = None   # its drawing and charts
     buf = io.BytesIO()
     # every other part copied as it is compressed; the stripped sheets stored (openpyxl reads them once)
     ooxml.rewrite(pkg, buf, changes, compress=False)
-    return SplicePlan(strips, buf.getvalue())
+    out = SplicePlan(strips, buf.getvalue())
+    out.emptied_dashboard = emptied
+    return out
 
 
 def _rows_after(xml: bytes, start: int, end: int, last: int) -> bytes:
@@ -278,6 +300,12 @@ class SplicePlan:
     def __init__(self, strips: dict[str, _Strip], skeleton: bytes):
         self.strips = strips
         self.skeleton = skeleton
+        self.emptied_dashboard: str | None = None   # the Dashboard left out of the skeleton
+        self._dashboard_rebuilt = False
+
+    def dashboard_rebuilt(self) -> None:
+        """The caller has rebuilt the Dashboard sheet (so an emptied one may be saved)."""
+        self._dashboard_rebuilt = True
 
     @property
     def outputs(self) -> set[str]:
@@ -385,6 +413,8 @@ class SplicePlan:
         missing = [s.table for s in self.strips.values() if s.table and s.extent is None]
         if missing:  # recalc writes every output table; anything else is a caller's bug
             raise RuntimeError(f"output table(s) {', '.join(missing)} were not written")
+        if self.emptied_dashboard is not None and not self._dashboard_rebuilt:
+            raise RuntimeError(f"the Dashboard ({self.emptied_dashboard}) was not rebuilt")
         levels: dict[str, int] = {}
 
         def sheets(pkg: ooxml.Package) -> dict[str, list[bytes]]:

@@ -11,7 +11,8 @@ column's data look and number format (:func:`~.styles.value_number_format` for e
 no longer used emptied, cells of another table beside it on the same rows kept. Style
 indexes come from the workbook's own style table (``styles.xml`` loaded alone, without
 the sheets); a look it lacks is added and the style table written again, as openpyxl's
-save would. When the sheet holds anything this path does not rewrite safely (shared
+save would. The Dashboard's stored formula results are dropped, as an openpyxl save drops
+them (they may not hold for the new inputs; the next recalc stores them again). When the sheet holds anything this path does not rewrite safely (shared
 formulas, a cell without a reference, a header that is not plain text, a 1904 date
 system), :func:`replace_rows` returns False and the caller takes the openpyxl path,
 which gives the same workbook.
@@ -312,6 +313,14 @@ def replace_rows(path: Path, name: str, rows: Sequence[Sequence[Any]], pkg: ooxm
     sheet_pieces = [head, *pieces, xml[end:]]
     table_xml = ooxml.sheet.set_table_ref(pkg.read(place.part), new_ref)
     changes.update({place.sheet_part: sheet_pieces, place.part: table_xml})
+    # The Dashboard's stored formula results may not hold for the new inputs: dropped, as
+    # an openpyxl save drops them (spreadsheet programs compute them; the next recalc stores them)
+    board = schema.SHEETS["dashboard"]
+    for title, part in pkg.sheets():
+        if title in (board.zh, board.en) and part not in changes:
+            cleared, n = ooxml.sheet.clear_results(read(part))
+            if n:
+                changes[part] = cleared
     replace_atomic(path, lambda tmp: ooxml.rewrite(pkg, tmp, changes,
                                                    levels={place.sheet_part: 1}))
     return True

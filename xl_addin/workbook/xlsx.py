@@ -303,11 +303,15 @@ class XlsxBook:
         self._snapshot = None
 
     @classmethod
-    def open(cls, path: Path | str, *, splice: bool = False) -> "XlsxBook":
+    def open(cls, path: Path | str, *, splice: bool = False,
+             fresh_dashboard: bool = False) -> "XlsxBook":
         """Open ``path`` for reading its tables. With ``splice`` (a recalculation, which
         rewrites every output table), the big sheets' data rows are kept out of openpyxl
         when it is safe (:mod:`.splice`): the saved workbook is the same, much sooner.
-        :meth:`raw_tables` then always gives the tables as they were in the file."""
+        :meth:`raw_tables` then always gives the tables as they were in the file. With
+        ``fresh_dashboard`` too (a recalculation rebuilds the Dashboard), the old
+        Dashboard is not loaded at all; :meth:`refresh_dashboard` must then run before
+        :meth:`save`."""
         path = Path(path)
         check_openable(path)
         book = cls(None, path)
@@ -322,7 +326,8 @@ class XlsxBook:
             from .splice import plan
 
             try:
-                book._splice = plan(book._snapshot.package, book._snapshot.part)
+                book._splice = plan(book._snapshot.package, book._snapshot.part,
+                                    fresh_dashboard=fresh_dashboard)
             except Exception:  # a package we do not understand in full: load it whole
                 book._splice = None
         return book
@@ -351,6 +356,8 @@ class XlsxBook:
         from .dashboard import refresh_dashboard
 
         self.formula_results = dict(refresh_dashboard(self.wb, results.tables(), inputs, lang) or {})
+        if self._splice is not None:
+            self._splice.dashboard_rebuilt()
 
     def save(self, path: Path | str | None = None) -> None:
         target = Path(path) if path else self.path

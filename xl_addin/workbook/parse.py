@@ -256,6 +256,7 @@ def typed_rows(raw: RawTable, spec: schema.Table, problems: Problems) -> list[tu
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
             continue
         rec: dict[str, Any] = {}
+        found: list[Problem] = []
         for c in spec.columns:
             i = raw.columns.get(c.key)
             v = row[i] if i is not None and i < len(row) else None
@@ -265,14 +266,17 @@ def typed_rows(raw: RawTable, spec: schema.Table, problems: Problems) -> list[tu
                 if too_long:
                     raise ValueError(too_long)
             except ValueError as e:
-                problems.items.append(Problem(spec.name, n, c.key, str(e), sheet=raw.sheet,
-                                              cell=raw.cell(n, c.key)))
-                val = None
+                found.append(Problem(spec.name, n, c.key, str(e), sheet=raw.sheet,
+                                     cell=raw.cell(n, c.key)))
+                rec[c.key] = None
                 rec["__bad__"] = True
-            if c.required and i is not None and (val is None or val == "") and not rec.get("__bad__"):
-                problems.items.append(Problem(spec.name, n, c.key, "required value is blank",
-                                              sheet=raw.sheet, cell=raw.cell(n, c.key)))
+                continue
+            if c.required and i is not None and (val is None or val == ""):
+                found.append(Problem(spec.name, n, c.key, "required value is blank",
+                                     sheet=raw.sheet, cell=raw.cell(n, c.key)))
             rec[c.key] = val
+        key = row_key(spec.name, rec)
+        problems.items.extend(replace(p, key=key) for p in found)
         out.append((n, rec))
     return out
 
@@ -282,6 +286,19 @@ def typed_rows(raw: RawTable, spec: schema.Table, problems: Problems) -> list[tu
 def _split(rows, code_key: str) -> tuple[SplitLine, ...]:
     return tuple(SplitLine(r[code_key], r["amount"] if r["amount"] is not None else Decimal(0),
                            r.get("stated_share"), n) for n, r in rows)
+
+
+ROW_KEYS = {"tblQuarterSplit": ("quarter",), "tblRegionSplit": ("region",),
+            "tblProductSplit": ("product",), "tblCubePrior": ("region", "quarter", "product"),
+            "tblRegions": ("region",), "tblTeam": ("rep_id",), "tblBudget": ("line_id",),
+            "tblKpiScheme": ("indicator",), "tblActuals": ("rep_id", "quarter"),
+            "tblImprovement": ("rep_id", "quarter")}
+"""The business key of a row of each input table, shown with a problem (``R001/Q2``)."""
+
+
+def row_key(table: str, rec: dict[str, Any]) -> str | None:
+    parts = [str(rec.get(k) or "") for k in ROW_KEYS.get(table, ())]
+    return "/".join(parts) if any(parts) else None
 
 
 def apply_rules(raw: RawTable, spec: schema.Table, rows: list[tuple[int, dict[str, Any]]],
@@ -297,8 +314,8 @@ def apply_rules(raw: RawTable, spec: schema.Table, rows: list[tuple[int, dict[st
                 continue
             why = rules.check_value(rule, rec.get(rule.column), fiscal_year)
             if why:
-                problems.items.append(Problem(spec.name, n, rule.column, why, sheet=raw.sheet,
-                                              cell=raw.cell(n, rule.column)))
+                problems.items.append(Problem(spec.name, n, rule.column, why, row_key(spec.name, rec),
+                                              sheet=raw.sheet, cell=raw.cell(n, rule.column)))
                 rec[rule.column] = None
                 rec["__bad__"] = True
 

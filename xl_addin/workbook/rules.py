@@ -72,7 +72,7 @@ _S = dict(unit=SHARE, low=D(0), high=D(1), percent_slip=True)
 
 RULES: tuple[Rule, ...] = (
     # ---- plan settings (tblPlan, one row per key)
-    Rule("tblPlan", "fiscal_year", YEAR, 2000, 2100, zh="计划年度", en="the plan's year"),
+    Rule("tblPlan", "fiscal_year", YEAR, 2000, 2100, zh="计划年度", en="plan year"),
     Rule("tblPlan", "annual_target", **_M, zh="年度目标", en="annual sales target"),
     Rule("tblPlan", "prior_year", **_M, zh="上年销售额", en="prior year's sales"),
     Rule("tblPlan", "stated_growth", SHARE, D(-1), D(10), percent_slip=True,
@@ -93,7 +93,7 @@ RULES: tuple[Rule, ...] = (
          en="watchlist threshold (a KPI score)"),
     Rule("tblPlan", "watch_consecutive", COUNT, 1, 8, zh="连续低分季度数", en="consecutive low quarters"),
     Rule("tblPlan", "improvement_months", MONTHS, 1, 24, zh="改进期月数", en="improvement period"),
-    Rule("tblPlan", "probation_months", MONTHS, 0, 24, zh="试用期月数", en="probation"),
+    Rule("tblPlan", "probation_months", MONTHS, 0, 24, zh="试用期月数", en="probation period"),
     Rule("tblPlan", "headcount_now", COUNT, 0, MAX_COUNT, zh="现有人数", en="headcount now"),
     Rule("tblPlan", "headcount_planned", COUNT, 0, MAX_COUNT, zh="计划人数", en="planned headcount"),
     Rule("tblPlan", "hires_total", COUNT, 0, MAX_COUNT, zh="计划招聘人数", en="planned hires"),
@@ -127,7 +127,7 @@ RULES: tuple[Rule, ...] = (
          zh="计数类指标的季度目标", en="quarterly target of a count indicator"),
     Rule("tblKpiScheme", "cap", SHARE, D(1), D(10), percent_slip=True,
          zh="封顶（1 = 100%；高于 1 时得分仍以 100 封顶并提示）",
-         en="cap (1 = 100%; above 1 the score is still clipped to 100, with a warning)"),
+         en="cap on achievement (1 = 100%; above 1 scores are still clipped to 100, with a warning)"),
     # ---- actuals
     *(Rule("tblActuals", c, **_M, zh=zh, en=en) for c, zh, en in (
         ("sales", "销售额", "sales"), ("collections", "回款额", "collections"),
@@ -184,12 +184,18 @@ def check_value(rule: Rule, v: Any, fiscal_year: int) -> str | None:
     if high is not None and d > high:
         if rule.percent_slip and d <= 100 * Decimal(high) and d >= 1:
             return f"{_fmt(d)} looks like {_fmt(d)}%; write {_fmt(d / 100)}"
-        return f"{_fmt(d)} is above {_fmt(high)}, the largest {rule.en or rule.unit} allowed"
+        return f"{_fmt(d)} is outside {_range(rule)}, the range of the {rule.en}"
     if low is not None and d < low:
         if low == 0:
             return f"must not be negative, got {_fmt(d)}"
-        return f"{_fmt(d)} is below {_fmt(low)}, the smallest {rule.en or rule.unit} allowed"
+        return f"{_fmt(d)} is outside {_range(rule)}, the range of the {rule.en}"
     return None
+
+
+def _range(rule: Rule) -> str:
+    lo = "" if rule.low is None else _fmt(rule.low)
+    hi = "" if rule.high is None else _fmt(rule.high)
+    return f"{lo}..{hi}"
 
 
 def check_text(v: Any) -> str | None:

@@ -193,7 +193,7 @@ def test_a_deleted_column_is_reported_missing(sample_master):
     ("base_gate", 150, "150 is outside 0..100, the range of the base-bonus gate (a KPI score)"),
     ("fiscal_year", 99999, "99999 is outside 2000..2100, the range of the plan year"),
     ("probation_months", 1e12, "1000000000000 is outside 0..24, the range of the probation period"),
-    ("improvement_months", 2.5, "must be a whole number"),
+    ("watch_consecutive", 20, "20 is outside 1..8, the range of the consecutive low quarters"),
 ])
 def test_settings_by_meaning(sample_master, key, value, why):
     row, addr = set_setting(sample_master, key, value)
@@ -413,3 +413,15 @@ def test_csv_safe_cells():
     # numbers stay numbers: a negative number is not a formula
     assert csv_safe(Decimal("-5")) == "-5" and csv_safe(-2) == "-2"
     assert csv_safe(Decimal("1.50")) == "1.50" and csv_safe(None) == ""
+
+
+# ----------------------------------------------------------------------------- docs
+
+def test_docs_list_every_rule():
+    from xl_addin.workbook.rules import RULES, markdown_table
+
+    doc = (Path(__file__).parents[1] / "docs" / "workbook.md").read_text(encoding="utf-8")
+    start = doc.index("-->\n", doc.index("<!-- rules:start")) + 4
+    assert doc[start:doc.index("<!-- rules:end -->")] == markdown_table()
+    for r in RULES:
+        assert f"| {r.table} | `{r.column}` | {r.zh} | {r.en} |" in doc

@@ -209,23 +209,31 @@ def _range_text(r: Rule, lang: str) -> str:
         lo, hi = int(r.low or 0), int(r.high or 0)
         return (f"计划年度 {lo:+d} 年至 {hi:+d} 年" if lang == "zh"
                 else f"plan year {lo:+d} to {hi:+d} years")
-    lo = "" if r.low is None else _fmt(r.low)
-    hi = "" if r.high is None else _fmt(r.high)
+    def human(x):
+        return f"{Decimal(x):,}" if abs(Decimal(x)) >= 10000 else _fmt(x)
+    lo = "" if r.low is None else human(r.low)
+    hi = "" if r.high is None else human(r.high)
     if r.unit == SHARE:
         lo = f"{_fmt(Decimal(r.low) * 100)}%" if r.low is not None else ""
         hi = f"{_fmt(Decimal(r.high) * 100)}%" if r.high is not None else ""
     return f"{lo} .. {hi}"
 
 
-def markdown_table(lang: str = "en") -> str:
-    """The rules as a Markdown table (for docs/workbook.md)."""
-    zh = lang == "zh"
-    head = (["表", "列 / 参数", "含义", "单位", "允许范围", "整数百分比视为错误", "条件"] if zh else
-            ["Table", "Column / setting", "Meaning", "Unit", "Allowed", "Whole-number percent is an error", "Only when"])
+def markdown_table() -> str:
+    """The rules as a Markdown table, Chinese and English side by side (docs/workbook.md
+    holds this text between its ``rules`` markers; a test keeps them equal)."""
+    head = ["表 Table", "列或参数 Column / setting", "含义", "Meaning", "单位 Unit",
+            "允许 Allowed", "3 写成 3% 的错误 Percent slip", "仅当 Only when"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in RULES:
-        cells = [r.table, f"`{r.column}`", r.zh if zh else r.en, UNIT_TEXT[r.unit][0 if zh else 1],
-                 _range_text(r, lang), ("是" if zh else "yes") if r.percent_slip else "",
-                 f"{r.when[0]} = {r.when[1]}" if r.when else ""]
+        unit = f"{UNIT_TEXT[r.unit][0]} / {UNIT_TEXT[r.unit][1]}"
+        allowed = _range_text(r, "en")
+        cells = [r.table, f"`{r.column}`", r.zh, r.en, unit, allowed,
+                 "是 yes" if r.percent_slip else "", f"{r.when[0]} = {r.when[1]}" if r.when else ""]
         lines.append("| " + " | ".join(cells) + " |")
+    extra = [
+        ["(every text cell)", "", f"文本最多 {MAX_TEXT:,} 个字符", f"text of at most {MAX_TEXT:,} characters",
+         UNIT_TEXT[TEXT][0] + " / " + UNIT_TEXT[TEXT][1], f"0 .. {MAX_TEXT:,}", "", ""],
+    ]
+    lines += ["| " + " | ".join(c) + " |" for c in extra]
     return "\n".join(lines) + "\n"

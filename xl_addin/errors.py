@@ -1,4 +1,12 @@
-"""Invalid input, reported all at once.
+"""The package's one error hierarchy, and invalid input reported all at once.
+
+Every error we raise on purpose derives from :class:`XlAddinError`, which carries the exit
+code the CLI gives it (2: bad input, a file we cannot use, an OS problem; nothing was
+written). Each front end turns it into its own message: the CLI prints
+:meth:`XlAddinError.lines` to stderr and exits with :attr:`~XlAddinError.exit_code`
+(:mod:`xl_addin.cli.common`, the one place that maps errors to exit codes), the ribbon
+macros show them in an alert, the UDFs put them in the cell. Anything else escaping a
+command is a bug of ours: exit :data:`EXIT_CRASH` with a line asking to report it.
 
 The core never stops at the first bad value: it collects every :class:`Problem` (table, row,
 column, message) into one :class:`InputError`. The workbook layer adds the sheet and cell of
@@ -8,6 +16,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_CRASH = 0, 1, 2, 3
+"""Exit codes: done; the plan has FAIL checks (or a region's email failed); bad input or a
+file or folder we cannot use (nothing written); a crash of our own code (please report)."""
+
+
+class XlAddinError(Exception):
+    """Base of every error xl_addin raises on purpose; the message says what and what to do.
+
+    ``exit_code`` is what the CLI exits with (2 unless a subclass says otherwise).
+    :meth:`lines` is the message as a headline and detail lines, for any front end."""
+
+    exit_code: int = EXIT_BAD_INPUT
+
+    def lines(self) -> list[str]:
+        """The headline, then one line per detail (no bullets)."""
+        text = str(self) or type(self).__name__
+        head, *rest = text.splitlines()
+        return [head, *(line.strip().removeprefix("- ") for line in rest if line.strip())]
+
+
+class WorkbookError(XlAddinError):
+    """A workbook (or another file or folder) that cannot be opened or saved; the message
+    names the path, says why and what to do. (Also importable from
+    :mod:`xl_addin.workbook.xlsx`.)"""
 
 
 @dataclass(frozen=True)
@@ -50,7 +83,7 @@ class Problem:
         return f"{self.where()}: {self.message}"
 
 
-class InputError(ValueError):
+class InputError(XlAddinError, ValueError):
     """Invalid input: carries every problem found, not only the first."""
 
     def __init__(self, problems: Iterable[Problem]):
@@ -64,6 +97,16 @@ class InputError(ValueError):
 
     def __iter__(self) -> Iterator[Problem]:
         return iter(self.problems)
+
+    MAX_LINES = 200
+    """At most this many problems are printed; the rest are counted (all are in ``problems``)."""
+
+    def lines(self) -> list[str]:
+        n = len(self.problems)
+        shown = [*map(str, self.problems[:self.MAX_LINES])]
+        if n > self.MAX_LINES:
+            shown.append(f"... and {n - self.MAX_LINES} more problem(s)")
+        return [f"{n} problem(s) in the input; nothing was written.", *shown]
 
 
 class Problems:

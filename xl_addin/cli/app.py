@@ -1,79 +1,26 @@
 """The ``xl-addin`` command line: a thin layer over the library.
 
-Each command opens the workbook, calls one library function and turns the library's own
-exceptions into a clear message and an exit code: 0 done, 1 the plan has FAIL checks,
-2 bad input or a file we cannot use (nothing is written then).
+Each command opens the workbook and calls one library function; the library's errors
+become a clear message and an exit code in one place, :class:`.common.Group`: 0 done,
+1 the plan has FAIL checks, 2 bad input or a file we cannot use (nothing is written then),
+3 a crash of our own code. :mod:`.commands` holds the regional, email, explain and demo
+commands.
 """
 from __future__ import annotations
 
 import sys
-import unicodedata
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
-from ..errors import InputError
 from ..workbook import schema
-from ..workbook.xlsx import WorkbookError
+from .commands import COMMANDS
+from .common import EXIT_BAD_INPUT, EXIT_FAIL, Group, lang_option, text_table
 
-EXIT_FAIL, EXIT_BAD_INPUT = 1, 2
-
-
-MAX_PROBLEMS_SHOWN = 200
+__all__ = ["main", "text_table", "EXIT_FAIL", "EXIT_BAD_INPUT"]
 
 
-def _report_problems(e: InputError) -> None:
-    click.echo(f"错误 / Error: {len(e.problems)} problem(s) in the input; nothing was written.", err=True)
-    for p in e.problems[:MAX_PROBLEMS_SHOWN]:
-        click.echo(f"  - {p}", err=True)
-    if len(e.problems) > MAX_PROBLEMS_SHOWN:
-        click.echo(f"  ... and {len(e.problems) - MAX_PROBLEMS_SHOWN} more problem(s)", err=True)
-
-
-def guarded(fn: Callable) -> Callable:
-    """Run a command body; map library exceptions to messages and exit codes."""
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InputError as e:
-            _report_problems(e)
-            sys.exit(EXIT_BAD_INPUT)
-        except WorkbookError as e:
-            click.echo(f"错误 / Error: {e}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
-
-
-def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-
-def text_table(header: list[str], rows: list[list[Any]]) -> str:
-    """A plain-text table aligned for CJK and Latin text alike."""
-    cells = [[_fmt(v) for v in r] for r in rows]
-    widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(header)]
-    def line(vals):
-        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(vals, widths)).rstrip()
-    out = [line(header), line(["-" * w for w in widths])]
-    out += [line(r) for r in cells]
-    return "\n".join(out)
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, Decimal):
-        return f"{v:,}" if abs(v) >= 1000 else str(v)
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="xl_addin")
 def main() -> None:
     """xl-addin: the 2026 sales plan engine behind the master workbook.
@@ -85,11 +32,10 @@ def main() -> None:
 
 @main.command()
 @click.option("--sample", is_flag=True, help="Fill the 2026 plan's sample team and four quarters of actuals.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Label language.")
+@lang_option(help="Label language.")
 @click.option("--year", type=int, default=2026, show_default=True, help="Fiscal year of the built-in plan.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the new workbook (.xlsx).")
-@guarded
 def new(sample: bool, lang: str, year: int, output: Path) -> None:
     """Create a fresh master planning workbook."""
     from ..workbook.master import new_master
@@ -102,7 +48,6 @@ def new(sample: bool, lang: str, year: int, output: Path) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Date for the spend-to-date check (default: the Plan's as_of_date).")
-@guarded
 def check(path: Path, as_of) -> None:
     """Validate the inputs and print every check; writes nothing.
 
@@ -123,7 +68,6 @@ def check(path: Path, as_of) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Date for the spend-to-date check.")
-@guarded
 def recalc(path: Path, as_of) -> None:
     """Compute every output table and save the workbook in place (previous file kept as .bak).
 
@@ -153,14 +97,15 @@ def recalc(path: Path, as_of) -> None:
               help="CSV: write text exactly as it is. By default text that begins with = + - @ "
                    "or a tab or carriage return gets a leading ' so that a spreadsheet does not "
                    "run it as a formula. JSON always holds the values as they are.")
-@guarded
 def export(path: Path, table: str, fmt: str, output: Path | None, raw: bool) -> None:
     """Export one table with the contract's column keys as headers."""
     from ..workbook.master import export_table
 
     text = export_table(path, table, fmt, raw=raw)
     if output:
-        output.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        from ..storage import write_text
+
+        write_text(output, text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
     else:
         click.echo(text, nl=False)
 
@@ -169,7 +114,6 @@ def export(path: Path, table: str, fmt: str, output: Path | None, raw: bool) -> 
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--table", "table", required=True, type=click.Choice(sorted(schema.INPUT_TABLES)), help="Input table to replace.")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@guarded
 def import_(path: Path, table: str, csv_file: Path) -> None:
     """Replace an input table's rows with a CSV file (contract keys as headers)."""
     from ..workbook.master import import_table
@@ -183,16 +127,6 @@ def addin() -> None:
     """The Excel add-in (.xlam) with the xl_addin ribbon tab: build, install, uninstall."""
 
 
-def _addin_call(fn, *args, **kwargs):
-    from ..excel.addin import AddinError
-
-    try:
-        return fn(*args, **kwargs)
-    except AddinError as e:
-        click.echo(f"错误 / Error: {e}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-
-
 @addin.command("build")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Folder to write xl_addin.xlam into.")
@@ -200,7 +134,7 @@ def addin_build(out_dir: Path) -> None:
     """Build xl_addin.xlam from our ribbon and VBA templates and the installed xlwings."""
     from ..excel.addin import build_addin
 
-    click.echo(str(_addin_call(build_addin, out_dir)))
+    click.echo(str(build_addin(out_dir)))
 
 
 @addin.command("install")
@@ -209,7 +143,7 @@ def addin_install(interpreter: str | None) -> None:
     """Build the add-in and put it where Excel loads it at start (Windows XLSTART, macOS startup)."""
     from ..excel.addin import install_addin
 
-    path = _addin_call(install_addin, interpreter=interpreter)
+    path = install_addin(interpreter=interpreter)
     click.echo(f"installed {path}; restart Excel to see the 销售工具 tab")
 
 
@@ -218,19 +152,12 @@ def addin_uninstall() -> None:
     """Remove the add-in and our interpreter setting."""
     from ..excel.addin import uninstall_addin
 
-    for p in _addin_call(uninstall_addin):
+    for p in uninstall_addin():
         click.echo(f"removed {p}")
 
 
-def _register_distribution() -> None:
-    from .commands import COMMANDS
-
-    for command in COMMANDS:
-        if command.name not in main.commands:
-            main.add_command(command)
-
-
-_register_distribution()
+for _command in COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,80 +3,34 @@
 Standalone click commands; :data:`COMMANDS` lists them for ``main.add_command``. Like the
 other commands they are thin: open the master with :func:`check_master`, call the library
 (:mod:`xl_addin.reports.regional`, :mod:`xl_addin.mail.email`,
-:mod:`xl_addin.core.statement`) and turn its exceptions into a message and exit code 2
-(``guarded`` of :mod:`xl_addin.cli.app`, plus the email and statement errors here). Exit 1
-means some region's email failed.
+:mod:`xl_addin.core.statement`); their errors become a message and exit code 2 in
+:class:`xl_addin.cli.common.Group`. Exit 1 means some region's email failed.
 """
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import click
 
 from ..core.fmt import percent, wan_yi
 from ..core.model import QUARTERS
-from ..core.statement import StatementError, build_statement, render_text
+from ..core.statement import build_statement, render_text
 from ..mail.email import (DRY_RUN_SENDER, EmailError, RegionalFile, SendResult, SmtpSettings,
                     count_by_status, load_settings, send_all,
                     validate_address)
 from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest, read_manifest,
                        regional_files, write_regional)
+from .common import EXIT_FAIL, LANG, t, text_table
 
 __all__ = ["COMMANDS", "regional", "email", "explain", "demo", "default_dir"]
 
-LANG = click.Choice(["zh", "en"])
 SEND_LOG = "send-log.jsonl"
 OUTBOX = "outbox"
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
-# xl_addin.cli.app is imported when a command runs, not when this module loads, so that cli.py
-# may import COMMANDS at its top or bottom without an import cycle. Same codes as cli.py.
-EXIT_FAIL, EXIT_BAD_INPUT = 1, 2
-
-
-def text_table(header: list[str], rows: list[list[Any]]) -> str:
-    """The CLI's plain-text table (aligned for CJK and Latin text alike)."""
-    from .app import text_table as table
-
-    return table(header, rows)
-
-
-def _fail(lines: Sequence[str]) -> None:
-    head, *rest = list(lines) or ["unknown problem"]
-    click.echo(f"错误 / Error: {head}", err=True)
-    for line in rest:
-        click.echo(f"  - {line}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
-
-
-def _guard(fn: Callable) -> Callable:
-    """``guarded`` (InputError, WorkbookError) plus the errors of email and statements, and
-    files we cannot read or write: a message and exit code 2, never a traceback."""
-    def body(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except EmailError as e:
-            _fail([str(e).splitlines()[0], *e.problems] if len(e.problems) > 1 else [str(e)])
-        except StatementError as e:
-            _fail([str(e)])
-        except OSError as e:
-            _fail([f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")])
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        from .app import guarded
-
-        return guarded(body)(*args, **kwargs)
-    return run
+_t = t
 
 
 def default_dir(master: Path) -> Path:
@@ -140,7 +94,6 @@ def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool) -> Ma
 @click.option("--encrypt", is_flag=True,
               help="Encrypt each file with its region's password from XL_ADDIN_PASSWORD_<REGION> "
                    "or the keyring (service xl-addin-regional, username = region code).")
-@_guard
 def regional(path: Path, out_dir: Path | None, lang: str, encrypt: bool) -> None:
     """One workbook per sales region with a bonus statement per rep.
 
@@ -167,7 +120,6 @@ def regional(path: Path, out_dir: Path | None, lang: str, encrypt: bool) -> None
 @click.option("--quarter", type=click.Choice(QUARTERS, case_sensitive=False), default=None,
               help="Only this quarter (default: the whole year with the annual awards).")
 @click.option("--lang", type=LANG, default="zh", show_default=True)
-@_guard
 def explain(path: Path, rep_id: str, quarter: str | None, lang: str) -> None:
     """How one rep's KPI score and bonus were reached, line by line.
 
@@ -262,7 +214,6 @@ def _send(files: list[RegionalFile], settings: SmtpSettings | None, out_dir: Pat
               help="Language of the emails (and of the workbooks if they are built now).")
 @click.option("--encrypt", is_flag=True,
               help="Build (or rebuild) encrypted workbooks before sending; see `regional --encrypt`.")
-@_guard
 def email(path: Path, out_dir: Path | None, dry_run: bool, smtp_host: str | None,
           smtp_port: int | None, security: str | None, user: str | None, sender: str | None,
           force: bool, config: Path | None, lang: str, encrypt: bool) -> None:
@@ -331,7 +282,6 @@ def _summary(manifest: Manifest, lang: str) -> str:
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("xl_addin_demo"), show_default=True, help="Folder for everything the demo writes.")
 @click.option("--lang", type=LANG, default="zh", show_default=True)
-@_guard
 def demo(out_dir: Path, lang: str) -> None:
     """The whole job on the built-in 2026 plan, with no server and no settings.
 

@@ -32,6 +32,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from ..errors import XlAddinError
 from .engine import Results
 from .fmt import percent, yuan
 from .fmt_words import english_amount, rmb_upper
@@ -51,7 +52,7 @@ ZERO = Decimal(0)
 POINT = Decimal("0.01")
 
 
-class StatementError(ValueError):
+class StatementError(XlAddinError, ValueError):
     """A statement that cannot be built (unknown rep, a rep without a sales quota, an
     unknown quarter); the message says which and why."""
 

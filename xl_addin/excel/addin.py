@@ -63,7 +63,9 @@ from ms_ovba.Views.projectWm import ProjectWm
 from ms_ovba.vbaProject import VbaProject
 
 from xl_addin import __version__
+from xl_addin.errors import XlAddinError
 from xl_addin.paths import template_path
+from xl_addin.storage import storage_error, write_atomic, write_bytes
 
 ADDIN_FILENAME = "xl_addin.xlam"
 RIBBON_MODULE = "XlAddinRibbon"
@@ -90,7 +92,7 @@ Platform = Literal["win32", "darwin"]
 ModuleKind = Literal["module", "class", "document"]
 
 
-class AddinError(Exception):
+class AddinError(XlAddinError):
     """Building, installing or removing the add-in failed; the message says why and what to do."""
 
 
@@ -708,20 +710,11 @@ def build_addin(out_dir: Path) -> Path:
         raise AddinError(f"ribbon onAction names no VBA Sub: {', '.join(missing)}")
     parts = addin_parts(ribbon, build_vba_project(sources))
     target = out_dir / ADDIN_FILENAME
-    tmp_name: str | None = None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".xl_addin-", suffix=".xlam", dir=out_dir)
-        os.close(fd)
-        _write_zip(Path(tmp_name), parts)
-        os.replace(tmp_name, target)
     except OSError as exc:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-        raise AddinError(
-            f"cannot write {target}: {exc}. If Excel has the add-in open, quit Excel and retry."
-        ) from exc
+        raise storage_error(exc, target, folder=out_dir) from None
+    write_atomic(target, lambda tmp: _write_zip(tmp, parts), follow_symlinks=False)
     return target
 
 
@@ -843,11 +836,9 @@ def _with_value(lines: Sequence[str], key: str, value: str, newline: str) -> lis
 def _write_file(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
     except OSError as exc:
-        raise AddinError(f"cannot write {path}: {exc}") from exc
+        raise storage_error(exc, path) from None
+    write_bytes(path, data)
 
 
 def _write_config(path: Path, lines: Sequence[str], encoding: str) -> None:

@@ -5,17 +5,21 @@ Each macro takes the xlwings ``Book`` (default: the book that called it through
 reading and writing through xlwings tables and ranges, never by saving and reloading the
 file. Only output tables, the Dashboard's values and the run log are written.
 Invalid input shows one alert listing the problems with their cells; nothing is written.
+Every other error of ours (:class:`~xl_addin.errors.XlAddinError`: a file or folder that
+cannot be written, another run holding the lock, email settings) and any OS error is one
+alert too (:func:`_alerting`); a crash of our own code alerts asking to report it.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import xlwings as xw
 
-from ..errors import InputError, Problems
+from ..errors import InputError, Problems, XlAddinError
 from ..workbook import pipeline, schema
 from ..workbook.parse import RawTable, map_columns
 from ..workbook.tables import looks_like_formula
@@ -124,6 +128,40 @@ def _problems_text(e: InputError) -> str:
     return "\n".join(lines)
 
 
+def _error_text(e: BaseException) -> str:
+    """What an alert says about ``e``: our error's headline and details, an OS error's
+    path and reason, or, for a bug of ours, a line asking to report it."""
+    if isinstance(e, InputError):
+        return _problems_text(e)
+    if isinstance(e, XlAddinError):
+        head, *rest = e.lines()
+        return "\n".join([f"错误 / Error: {head}", *(f"• {line}" for line in rest[:MAX_PROBLEMS_SHOWN])])
+    if isinstance(e, OSError):
+        where = f"{e.filename}: " if e.filename else ""
+        return f"错误 / Error: {where}{e.strerror or e}"
+    return (f"内部错误，请报告 / Internal error in xl_addin, please report it: "
+            f"{type(e).__name__}: {e}")
+
+
+def _alerting(macro):
+    """A ribbon macro that shows any error as an alert on the book (and returns None)
+    instead of xlwings' traceback window; a crash of our own code is also re-raised, so
+    that its traceback reaches the log."""
+    @functools.wraps(macro)
+    def run(book: "xw.Book | None" = None, *args, **kwargs):
+        book = _caller(book)
+        try:
+            return macro(book, *args, **kwargs)
+        except (XlAddinError, OSError) as e:
+            _alert(book, _error_text(e), mode="critical")
+            return None
+        except Exception as e:
+            _alert(book, _error_text(e), mode="critical")
+            raise
+    return run
+
+
+@_alerting
 def recalc(book: "xw.Book | None" = None, *, now: dt.datetime | None = None) -> pipeline.RunOutcome | None:
     """重算奖金 Recalculate bonuses: every output table, the Dashboard and a run-log row."""
     book = _caller(book)
@@ -151,6 +189,7 @@ def _regional_dir(book: "xw.Book", out_dir: Path | str | None) -> Path:
     return Path(out_dir) if out_dir else _master_dir(book) / "regional"
 
 
+@_alerting
 def check(book: "xw.Book | None" = None) -> pipeline.RunOutcome | None:
     """检查计划 Check plan: the Checks table plus a short alert; nothing else is written."""
     book = _caller(book)
@@ -177,6 +216,7 @@ def _master_dir(book: "xw.Book") -> Path:
     return Path.cwd()
 
 
+@_alerting
 def regional(book: "xw.Book | None" = None, out_dir: Path | str | None = None) -> list[Path] | None:
     """生成区域工作簿 Regional workbooks: one file per sales region, saved next to the master."""
 
@@ -199,6 +239,7 @@ def _write_regional(book: "xw.Book", outcome: pipeline.RunOutcome, target: Path)
                                        lang=outcome.lang)
 
 
+@_alerting
 def email(book: "xw.Book | None" = None, out_dir: Path | str | None = None, *,
           confirm: bool | None = None, dry_run: bool = False, settings=None) -> list | None:
     """发送邮件 Email regional workbooks: builds them, asks for confirmation, sends each to

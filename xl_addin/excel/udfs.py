@@ -23,22 +23,29 @@ from ..core import kpi as _kpi
 from ..core import splits as _splits
 from ..core.model import QUARTERS, quarter_bounds
 from ..core.money import from_fen, frac, to_fen
+from ..errors import XlAddinError
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
-class UdfArgumentError(ValueError):
+class UdfArgumentError(XlAddinError, ValueError):
     """A bad argument; its message is shown in the cell."""
 
 
 def _friendly(fn: Callable) -> Callable:
-    """Turn any failure into a short text in the cell instead of #VALUE! and a traceback."""
+    """Turn any failure into a short text in the cell instead of #VALUE! and a traceback:
+    our errors (:class:`~xl_addin.errors.XlAddinError`) and bad values as their message, a
+    crash of our own code as a line asking to report it."""
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UdfArgumentError, ValueError, TypeError, ArithmeticError) as e:
+        except XlAddinError as e:
+            return "#XL! " + "; ".join(e.lines())
+        except (ValueError, TypeError, ArithmeticError) as e:
             return f"#XL! {e}"
+        except Exception as e:  # a bug of ours: say so in the cell, not #VALUE!
+            return f"#XL! internal error, please report it: {type(e).__name__}: {e}"
     return wrapper
 
 

@@ -53,7 +53,9 @@ import jinja2
 
 from xl_addin import __version__
 from xl_addin.core.fmt import percent, to_decimal, wan_yi, yuan
+from xl_addin.errors import XlAddinError
 from xl_addin.paths import template_path
+from xl_addin.storage import append_nofollow, no_symlink, write_bytes
 
 __all__ = [
     "EmailError",
@@ -89,7 +91,7 @@ Progress = Callable[[int, int, "RegionalFile"], None]
 _DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 
 
-class EmailError(Exception):
+class EmailError(XlAddinError):
     """Something about the email batch is wrong; the message says what and where.
 
     ``problems`` lists every problem found when a whole batch was validated at once.
@@ -98,6 +100,12 @@ class EmailError(Exception):
     def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
         self.problems: list[str] = list(problems) or [message]
         super().__init__(message)
+
+    def lines(self) -> list[str]:
+        """The headline, then each problem when a whole batch had several."""
+        if len(self.problems) > 1:
+            return [str(self).splitlines()[0], *self.problems]
+        return super().lines()
 
 
 # --------------------------------------------------------------------------- data
@@ -632,19 +640,19 @@ class _Log:
     """Appends one JSON line per outcome, flushed to disk before the next region."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+        self.path = no_symlink(Path(path))   # never append through a planted symlink
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A crash may have left a line without its newline: start on a fresh line.
         if self.path.is_file() and self.path.stat().st_size:
             with self.path.open("rb") as fh:
                 fh.seek(-1, os.SEEK_END)
                 if fh.read(1) != b"\n":
-                    with self.path.open("ab") as out:
+                    with os.fdopen(append_nofollow(self.path), "ab") as out:
                         out.write(b"\n")
 
     def write(self, record: Mapping[str, Any]) -> None:
         line = json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n"
-        with self.path.open("a", encoding="utf-8") as fh:
+        with os.fdopen(append_nofollow(self.path), "a", encoding="utf-8") as fh:
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
@@ -871,9 +879,7 @@ def _recipients(to: str, cc: Sequence[str]) -> list[str]:
 def _write_eml(outbox: Path, p: _Prepared) -> Path:
     outbox.mkdir(parents=True, exist_ok=True)
     target = outbox / f"{p.rf.path.stem}.eml"
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(p.msg.as_bytes(policy=email.policy.SMTP))
-    os.replace(tmp, target)
+    write_bytes(target, p.msg.as_bytes(policy=email.policy.SMTP), follow_symlinks=False)
     return target
 
 

@@ -44,7 +44,6 @@ import math
 import multiprocessing
 import os
 import re
-import tempfile
 import unicodedata
 import weakref
 from concurrent.futures import ProcessPoolExecutor
@@ -75,7 +74,8 @@ from ..core.model import HQ, QUARTERS, PlanInputs, Region, Rep
 from ..paths import template_path
 from ..workbook import schema, styles
 from ..workbook.tables import add_table, cell_value, set_value
-from ..workbook.xlsx import WorkbookError, check_not_locked, replace_atomic
+from ..storage import check_not_locked, write_atomic, write_text
+from ..workbook.xlsx import WorkbookError
 from . import sheet_xml
 from ..mail.email import RegionalFile
 
@@ -1074,36 +1074,24 @@ def _resolve_passwords(regions: Sequence[Region],
     return found
 
 
-def _readable(path: Path) -> None:
-    """Temporary files are created private (0600); a finished workbook gets the usual
-    permissions under the user's umask, like any file the user saves."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def _write_one(wb: Workbook, path: Path, password: str | None) -> None:
     """Save atomically (with the cells that :mod:`.sheet_xml` keeps); with a password the
     workbook is encrypted in memory, so no plain copy ever touches the disk."""
+    check_not_locked(path)
     if password is None:
-        replace_atomic(path, functools.partial(sheet_xml.save, wb), backup=False)
-        _readable(path)
+        write_atomic(path, functools.partial(sheet_xml.save, wb), follow_symlinks=False)
         return
     from msoffcrypto.format.ooxml import OOXMLFile
 
-    check_not_locked(path)
     plain = io.BytesIO()
     sheet_xml.save(wb, plain)
     plain.seek(0)
-    fd, sealed = tempfile.mkstemp(prefix=".~xl_addin_", suffix=".xlsx", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
+
+    def seal(tmp: Path) -> None:
+        with open(tmp, "wb") as out:
             OOXMLFile(plain).encrypt(password, out)
-        os.replace(sealed, path)
-        _readable(path)
-    finally:
-        if os.path.exists(sealed):
-            os.unlink(sealed)
+
+    write_atomic(path, seal, follow_symlinks=False)
 
 
 @dataclass(frozen=True)
@@ -1206,7 +1194,5 @@ def write_regional(inputs: PlanInputs, results: Results, out_dir: Path | str, *,
         fiscal_year=inputs.settings.fiscal_year, input_sha256=input_sha256, master=master_name,
         period=period, lang=lang, encrypted=encrypt,
         generated=dt.datetime.now().astimezone().isoformat(timespec="seconds"), files=entries)
-    tmp = out / (MANIFEST_NAME + ".tmp")
-    tmp.write_text(manifest.to_json(), encoding="utf-8")
-    os.replace(tmp, out / MANIFEST_NAME)
+    write_text(out / MANIFEST_NAME, manifest.to_json(), follow_symlinks=False)
     return manifest

@@ -18,63 +18,26 @@ into the rows of the input tables.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
-from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..core.model import (BASE_MODES, BASES, INDICATORS, OUTCOMES, QUARTERS, ROLES, SETTING_KEYS,
-                     PlanInputs, Settings)
+from ..core.model import BASE_MODES, BASES, INDICATORS, OUTCOMES, QUARTERS, ROLES, PlanInputs
 from . import schema, styles
+from .dashboard import refresh_dashboard
+from .layout import (CAPTION_ROW, FIRST_DATA_ROW, GAP_WIDTH, HEADER_ROW, HINT_ROW, LAST_ROW,
+                     PLAN_VALUE_WIDTH, SETTING_NOTES, TITLE_ROW, VALIDATION_ROWS, column_letter,
+                     plan_rows, setting_value, table_layout)
 from .tables import add_table
-
-TITLE_ROW, HINT_ROW, CAPTION_ROW, HEADER_ROW = 1, 2, 3, 4
-FIRST_DATA_ROW = HEADER_ROW + 1
-VALIDATION_ROWS = 2000          # input rows that get drop-down lists
-LAST_ROW = 1_048_576            # conditional formats cover whole output columns
-GAP_WIDTH = 3
-PLAN_VALUE_WIDTH = 36          # fits the non-cash award texts
-
-# Left-to-right order of tables on a sheet, where it differs from the schema's order.
-_SHEET_ORDER = {"team": ("tblTeam", "tblRegions")}
 
 OUTCOME_CODES = tuple(o for o in OUTCOMES if o)
 
-
-@lru_cache(maxsize=None)
-def table_layout() -> Mapping[str, tuple[tuple[str, str], ...]]:
-    """Sheet key -> ((table name, top-left cell of its header), ...), left to right."""
-    by_sheet: dict[str, list[str]] = {}
-    for name, spec in schema.TABLES.items():
-        by_sheet.setdefault(spec.sheet, []).append(name)
-    out: dict[str, tuple[tuple[str, str], ...]] = {}
-    for sheet, names in by_sheet.items():
-        order = _SHEET_ORDER.get(sheet, tuple(names))
-        col, placed = 1, []
-        for name in order:
-            placed.append((name, f"{get_column_letter(col)}{HEADER_ROW}"))
-            col += len(schema.TABLES[name].columns) + 1
-        out[sheet] = tuple(placed)
-    return MappingProxyType(out)
-
-
-def column_letter(name: str, key: str) -> str:
-    """Column letter of contract column ``key`` of table ``name`` as built."""
-    for placed in table_layout().values():
-        for tname, top_left in placed:
-            if tname == name:
-                letters, _ = coordinate_from_string(top_left)
-                offset = schema.TABLES[name].keys.index(key)
-                return get_column_letter(column_index_from_string(letters) + offset)
-    raise KeyError(f"table {name!r} is not in the layout")
 
 
 # ----------------------------------------------------------------------------- texts
@@ -122,44 +85,6 @@ SHEET_HINTS: dict[str, tuple[str, str]] = {
     "run_log": ("每次运行 xl-addin 自动追加一行。", "xl-addin adds a row on every run."),
 }
 
-SETTING_NOTES: dict[str, tuple[str, str]] = {
-    "fiscal_year": ("财年（自然年）", "Fiscal year (calendar year)"),
-    "annual_target": ("年度销售目标（元）", "Annual revenue target, yuan"),
-    "prior_year": ("上年销售额（元），用于核对增长率", "Prior-year revenue, yuan (checks the growth)"),
-    "stated_growth": ("计划写明的同比增长", "Growth stated in the plan"),
-    "base_gate": ("KPI得分达到此分数，发放基础奖金", "KPI score from which the base bonus is paid"),
-    "base_mode": ("gate = 达标全额发放；linear = 达标后按 得分/100 发放",
-                  "gate = paid in full at the gate; linear = base x score/100 above it"),
-    "excess_rate": ("超额奖金 = 超出季度目标部分 × 此比例", "Excess bonus = sales above target x this rate"),
-    "excess_pool": ("全年超额奖励池（元），按季度使用，不足时等比例缩减",
-                    "Year's excess-bonus pool, yuan; scaled down pro rata when short"),
-    "new_customer_award": ("新客户开发奖（元/人）", "New-customer award per winner, yuan"),
-    "new_customer_top_n": ("新客户奖名额：全公司新客户数前 N 名（并列同名次）",
-                           "New-customer award: company-wide top N (ties share a rank)"),
-    "collection_award": ("回款奖（元）", "Collection award, yuan"),
-    "collection_threshold": ("回款奖门槛：回款额 / 应收额", "Collection award threshold: collections / receivables"),
-    "champion_award": ("销售冠军奖金（元）", "Sales champion award, yuan"),
-    "champion_non_cash": ("销售冠军非现金奖励", "Sales champion non-cash reward"),
-    "growth_award": ("最佳成长奖奖金（元）", "Best growth award, yuan"),
-    "growth_non_cash": ("最佳成长奖非现金奖励", "Best growth non-cash reward"),
-    "team_award": ("团队贡献奖总额（元），获奖成员平分", "Team contribution award, yuan, shared equally"),
-    "team_award_members": ("获奖团队成员工号，逗号分隔（如 R002,R003）",
-                           "Rep IDs of the winning team, comma-separated (R002,R003)"),
-    "watch_threshold": ("观察名单：季度得分低于此分数记预警", "Watchlist: a quarter's score under this is a warning"),
-    "watch_consecutive": ("连续几个季度低于上述分数进入改进期", "Consecutive quarters under it that start an improvement period"),
-    "improvement_months": ("改进期时长（月）", "Improvement period, months"),
-    "probation_months": ("入职几个月内不进入观察名单", "Months after hire exempt from the watchlist"),
-    "headcount_now": ("现有人数", "Headcount now"),
-    "headcount_planned": ("计划人数", "Planned headcount"),
-    "hires_total": ("计划新招人数", "Planned hires"),
-    "hires_by_region": ("各区域新招人数，格式 区域:人数，逗号分隔", "Hires by region as REGION:N, comma-separated"),
-    "spend_lead_warn": ("预算支出进度超出时间进度多少时预警", "Spend ahead of the elapsed year by more than this is a WARN"),
-    "as_of_date": ("数据截止日期，用于预算进度检查（留空则不查）", "As-of date of the spend check (blank: no check)"),
-    "kpi_group_base": ("基础指标组权重", "Weight of the base indicator group"),
-    "kpi_group_process": ("过程指标组权重", "Weight of the process indicator group"),
-    "kpi_group_growth": ("成长指标组权重", "Weight of the growth indicator group"),
-}
-
 # How a setting's value is shown (a column kind of the schema); others stay General.
 SETTING_KINDS = {
     **dict.fromkeys(("annual_target", "prior_year", "excess_pool", "new_customer_award",
@@ -176,26 +101,6 @@ def workbook_title(year: int, lang: str) -> str:
 
 
 # ----------------------------------------------------------------------------- input rows
-
-def setting_value(value: Any) -> Any:
-    """A setting as it sits in the Plan table's value cell: numbers as numbers, dates as
-    dates, member lists comma-joined, hires as ``EAST:3,SOUTH:2``; blank as None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dict):
-        return ",".join(f"{k}:{v}" for k, v in value.items()) or None
-    if isinstance(value, (tuple, list)):
-        return ",".join(str(v) for v in value) or None
-    return value
-
-
-def plan_rows(settings: Settings, lang: str) -> list[list[Any]]:
-    """tblPlan: every setting in :data:`SETTING_KEYS` order with a note, then any extra keys."""
-    rows = [[key, setting_value(getattr(settings, key)),
-             _t(lang, *SETTING_NOTES.get(key, ("", "")))] for key in SETTING_KEYS]
-    rows += [[k, v or None, None] for k, v in settings.extra.items()]
-    return rows
-
 
 def _blank(v: Any) -> Any:
     return None if v == "" else v
@@ -426,7 +331,6 @@ def build_master(inputs: PlanInputs, lang: str = "zh") -> Workbook:
     ``inputs``, the outputs empty (one blank row each) and the Dashboard showing the plan."""
     if lang not in ("zh", "en"):
         raise ValueError(f"unsupported language {lang!r} (use 'zh' or 'en')")
-    from .dashboard import refresh_dashboard
 
     year = inputs.settings.fiscal_year
     wb = Workbook()

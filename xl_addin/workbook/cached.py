@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import posixpath
 import re
-import shutil
-import tempfile
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +30,8 @@ from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
 from openpyxl.workbook import Workbook
+
+from ..storage import write_atomic
 
 __all__ = ["store_formula_results", "read_formula_results", "remember", "remembered",
            "xml_value"]
@@ -168,18 +167,14 @@ def store_formula_results(path: Path | str, values: Results, *, strict: bool = T
                     raise KeyError(f"{path.name}: sheet {sheet!r} has no formula in {addr}")
                 count += found
             patched[part] = xml.encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=".~xl_addin_", suffix=".xlsx", dir=path.parent)
-        os.close(fd)
-        try:
-            with zipfile.ZipFile(tmp, "w") as out:
-                for info in z.infolist():
-                    data = patched.get(info.filename)
-                    out.writestr(info, z.read(info.filename) if data is None else data)
-            shutil.copymode(path, tmp)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    os.replace(tmp, path)
+
+    def rewrite(tmp: Path) -> None:
+        with zipfile.ZipFile(path) as z, zipfile.ZipFile(tmp, "w") as out:
+            for info in z.infolist():
+                data = patched.get(info.filename)
+                out.writestr(info, z.read(info.filename) if data is None else data)
+
+    write_atomic(path, rewrite)
     return count
 
 

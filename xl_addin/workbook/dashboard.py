@@ -48,6 +48,7 @@ from ..core.money import dec
 from . import schema, styles
 from .styles import CellLook
 from .cached import remember
+from .layout import HEADER_ROW, column_letter, plan_rows
 from .parse import norm_label
 from .tables import set_value
 
@@ -270,9 +271,7 @@ def _place(name: str, sheet: str, header_row: int, first_col: int, header: Seque
 
 def default_places(inputs: PlanInputs, lang: str) -> dict[str, Place]:
     """Where :func:`~.build.build_master` puts the tables (its layout, columns in
-    contract order); tblPlan's rows follow :func:`~.build.plan_rows`."""
-    from .build import HEADER_ROW, column_letter, plan_rows
-
+    contract order); tblPlan's rows follow :func:`~.layout.plan_rows`."""
     out = {}
     for name in PLACED:
         spec = schema.TABLES[name]

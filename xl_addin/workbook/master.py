@@ -17,6 +17,7 @@ from ..core.model import default_plan
 from . import schema
 from .parse import RawTable, detect_lang, inputs_from_raw, map_columns, typed_rows
 from .pipeline import RunOutcome, read_and_compute, recalc
+from ..storage import locked
 from .xlsx import WorkbookError, XlsxBook, check_not_locked
 
 
@@ -55,16 +56,18 @@ def check_master(path: Path | str, *, as_of: dt.date | None = None) -> RunOutcom
 
 def recalc_master(path: Path | str, *, as_of: dt.date | None = None,
                   now: dt.datetime | None = None, splice: bool = True) -> RunOutcome:
-    """Recompute every output table in the file and save it atomically (one .bak kept).
+    """Recompute every output table in the file and save it atomically (one .bak kept),
+    holding the workbook's lock (:func:`xl_addin.storage.locked`) from reading to saving.
 
     ``splice=False`` loads and saves the whole workbook through openpyxl; the default keeps
     the big sheets' rows out of it (:mod:`.splice`), with the same result, much faster."""
     path = Path(path)
-    check_not_locked(path)
-    book = XlsxBook.open(path, splice=splice)
-    outcome = recalc(book, as_of=as_of, now=now)
-    book.wb.calculation.fullCalcOnLoad = True
-    book.save(path)
+    with locked(path):   # read, compute and save as one step: no Run log row lost
+        check_not_locked(path)
+        book = XlsxBook.open(path, splice=splice)
+        outcome = recalc(book, as_of=as_of, now=now)
+        book.wb.calculation.fullCalcOnLoad = True
+        book.save(path)
     return outcome
 
 
@@ -163,13 +166,15 @@ def import_table(path: Path | str, table: str, csv_path: Path | str) -> int:
     map_columns(raw, spec, problems)
     rows = typed_rows(raw, spec, problems)
     problems.raise_if_any()
-    book = XlsxBook.open(path)
-    raws = dict(book.raw_tables())
-    lang = detect_lang(raws)
-    # The workbook as it would be after the import must be valid: check it whole (the
-    # new rows in the CSV's own row and column numbers) before anything is written.
-    raws[table] = raw
-    inputs_from_raw(raws)
-    book.write_table(table, [[rec.get(k) for k in spec.keys] for _, rec in rows], lang)
-    book.save(path)
+    with locked(path):   # no recalc or import in between our read and our save
+        check_not_locked(Path(path))
+        book = XlsxBook.open(path)
+        raws = dict(book.raw_tables())
+        lang = detect_lang(raws)
+        # The workbook as it would be after the import must be valid: check it whole (the
+        # new rows with the CSV's own row and column numbers) before anything is written.
+        raws[table] = raw
+        inputs_from_raw(raws)
+        book.write_table(table, [[rec.get(k) for k in spec.keys] for _, rec in rows], lang)
+        book.save(path)
     return len(rows)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import posixpath
 import re
-import shutil
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,15 +14,13 @@ from typing import Any
 import openpyxl
 from openpyxl.workbook.workbook import Workbook
 
+from ..errors import WorkbookError
+from ..storage import check_not_locked, write_atomic
 from . import schema
 from .cached import remembered, store_formula_results
 from .parse import RawTable
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-class WorkbookError(Exception):
-    """A workbook that cannot be opened or saved; the message says why and what to do."""
 
 
 def _is_encrypted_ooxml(path: Path) -> bool:
@@ -60,24 +55,6 @@ def lock_file(path: Path) -> Path:
     return path.with_name("~$" + path.name[2:] if len(path.name) > 2 else "~$" + path.name)
 
 
-def check_not_locked(path: Path) -> None:
-    """Excel and LibreOffice leave an owner file while a workbook is open; writing then would
-    lose the user's unsaved edits or fail on Windows."""
-    candidates = [path.with_name("~$" + path.name), lock_file(path),
-                  path.with_name(f".~lock.{path.name}#")]
-    for c in candidates:
-        if c.exists():
-            raise WorkbookError(f"{path}: the workbook is open in Excel or LibreOffice (found {c.name}); "
-                                "close it there, or use the ribbon button inside Excel, then try again")
-    if path.exists():
-        try:
-            with open(path, "r+b"):
-                pass
-        except PermissionError:
-            raise WorkbookError(f"{path}: the file is locked or read-only (is it open in Excel?); "
-                                "close it and try again") from None
-
-
 def _keeps_vba(path: Path) -> bool:
     return path.suffix.lower() in (".xlsm", ".xlam")
 
@@ -106,28 +83,11 @@ def save_atomic(wb: Workbook, path: Path | str, *, backup: bool = True) -> None:
 def replace_atomic(path: Path | str, write, *, backup: bool = True) -> None:
     """``write(tmp)`` a temporary file beside ``path``, then replace ``path`` with it,
     keeping the previous file as ``path.bak`` (one backup). A failure leaves the original
-    untouched."""
+    and its backup untouched; a workbook open in Excel or LibreOffice is refused
+    (:func:`xl_addin.storage.write_atomic` does the work)."""
     path = Path(path)
     check_not_locked(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~xl_addin_", suffix=path.suffix or ".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        if path.exists():
-            shutil.copymode(path, tmp)  # keep the user's permissions, not mkstemp's 0600
-            if backup:
-                shutil.copy2(path, path.with_name(path.name + ".bak"))
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except PermissionError:
-        raise WorkbookError(f"{path}: cannot write (is it open in Excel?); close it and try again") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, write, backup=backup)
 
 
 def raw_tables(wb: Workbook) -> dict[str, RawTable]:

@@ -184,6 +184,14 @@ def test_a_deleted_column_is_reported_missing(sample_master):
                            "(导师工号 / Mentor ID) is missing")
 
 
+def test_a_renamed_output_header_is_named_and_nothing_written(sample_master):
+    # recalc rewrites tblBonus under its headers: one it cannot find is an input problem
+    addr = set_header(sample_master, "tblBonus", "基础奖金", "基础奖金(元)")
+    refused(sample_master, f"sheet '季度奖金', table tblBonus, column base_paid, cell {addr}: "
+                           "header '基础奖金(元)' is not a column of tblBonus; did you mean 基础奖金?",
+            cmds=("recalc",))
+
+
 # ----------------------------------------------------------------------------- 2 values
 
 @pytest.mark.parametrize("key,value,why", [

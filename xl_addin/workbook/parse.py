@@ -93,21 +93,24 @@ def closest_column(header: str, columns: list[schema.Column]) -> schema.Column |
     return best if score >= 0.4 else None
 
 
-def map_columns(raw: RawTable, spec: schema.Table, problems: Problems) -> None:
+def map_columns(raw: RawTable, spec: schema.Table, problems: Problems, *,
+                strict: bool | None = None) -> None:
     """Find each contract column in ``raw.header`` by key, zh label or en label (any case,
     full- or half-width).
 
     For an input table every contract column must be there and every header must be one
     of them: a header that matches none (a renamed column, say) is a problem at its cell
     naming the closest expected label, in the table's language. Output tables are read
-    leniently (a missing column reads as blank)."""
+    leniently (a missing column reads as blank) unless ``strict``; then, since recalc
+    rewrites them, every contract column must be found but other columns may be there."""
     lookup: dict[str, str] = {}
     for c in spec.columns:
         for name in (c.key, c.zh, c.en):
             lookup.setdefault(norm_label(name), c.key)
     raw.columns = {}
     unknown: list[int] = []
-    strict = spec.direction == "in"
+    extra_ok = spec.direction != "in"
+    strict = spec.direction == "in" if strict is None else strict
     for i, h in enumerate(raw.header):
         key = lookup.get(norm_label(h))
         if key is None:
@@ -132,10 +135,14 @@ def map_columns(raw: RawTable, spec: schema.Table, problems: Problems) -> None:
     for i in unknown:
         h = raw.header[i]
         if not str(h or "").strip():
+            if extra_ok:
+                continue
             problems.items.append(Problem(spec.name, None, None, "a column of the table has a blank "
                                           "header", sheet=raw.sheet, cell=header_cell(raw, i)))
             continue
         guess = closest_column(h, [c for c in missing if c.key not in guessed])
+        if guess is None and extra_ok:
+            continue
         if guess is None:
             guess_all = closest_column(h, list(spec.columns))
             hint = f"; did you mean {guess_all.label(lang)}?" if guess_all else ""

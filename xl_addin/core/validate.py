@@ -6,6 +6,7 @@ table) and the column, so the workbook layer can point at the cell.
 """
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from decimal import Decimal
 from typing import Iterable
@@ -19,8 +20,16 @@ RATE_FIGURES = ("training_rate", "mentee_conversion")
 COUNT_FIGURES = ("new_customers", "visits", "reports", "proposals")
 
 
+_VALID: dict[int, weakref.ref] = {}
+"""Inputs found valid already (by id, while they live): the workbook reader validates
+what it reads, and the engine does not have to do it again. PlanInputs are frozen."""
+
+
 def validate(inputs: PlanInputs) -> None:
     """Raise :class:`InputError` listing every problem in ``inputs``; return None if valid."""
+    known = _VALID.get(id(inputs))
+    if known is not None and known() is inputs:
+        return
     p = Problems()
     _splits(inputs, p)
     _regions(inputs, p)
@@ -32,6 +41,8 @@ def validate(inputs: PlanInputs) -> None:
     _prior(inputs, p)
     _settings_refs(inputs, p)
     p.raise_if_any()
+    key = id(inputs)
+    _VALID[key] = weakref.ref(inputs, lambda _, key=key: _VALID.pop(key, None))
 
 
 def _dupes(keys: Iterable[str]) -> set[str]:

@@ -269,9 +269,8 @@ def typed_rows(raw: RawTable, spec: schema.Table, problems: Problems) -> list[tu
             v = row[i] if i is not None and i < len(row) else None
             try:
                 val = PARSERS[c.kind](v)
-                too_long = rules.check_text(val)
-                if too_long:
-                    raise ValueError(too_long)
+                if type(val) is str and len(val) > rules.MAX_TEXT:
+                    raise ValueError(rules.check_text(val))
             except ValueError as e:
                 found.append(Problem(spec.name, n, c.key, str(e), sheet=raw.sheet,
                                      cell=raw.cell(n, c.key)))
@@ -282,8 +281,9 @@ def typed_rows(raw: RawTable, spec: schema.Table, problems: Problems) -> list[tu
                 found.append(Problem(spec.name, n, c.key, "required value is blank",
                                      sheet=raw.sheet, cell=raw.cell(n, c.key)))
             rec[c.key] = val
-        key = row_key(spec.name, rec)
-        problems.items.extend(replace(p, key=key) for p in found)
+        if found:
+            key = row_key(spec.name, rec)
+            problems.items.extend(replace(p, key=key) for p in found)
         out.append((n, rec))
     return out
 
@@ -312,7 +312,7 @@ def apply_rules(raw: RawTable, spec: schema.Table, rows: list[tuple[int, dict[st
                 fiscal_year: int, problems: Problems) -> None:
     """Check typed rows against :data:`.rules.RULES`; a value that breaks a rule is a
     problem at its cell and is blanked, so later checks do not trip over it."""
-    table_rules = rules.rules_for_table(spec.name)
+    table_rules = [r for r in rules.rules_for_table(spec.name) if r.column in raw.columns]
     if not table_rules:
         return
     for n, rec in rows:

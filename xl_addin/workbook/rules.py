@@ -155,8 +155,26 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+_WHOLE = (COUNT, MONTHS, YEAR)
+
+
 def check_value(rule: Rule, v: Any, fiscal_year: int) -> str | None:
     """Why ``v`` breaks ``rule`` (a message), or None when it is fine (or blank)."""
+    t = type(v)
+    if t is Decimal or t is int:   # the usual cell, in range: at once
+        lo, hi = rule.low, rule.high
+        if (lo is None or v >= lo) and (hi is None or v <= hi):
+            if t is int:
+                return None
+            if rule.unit == MONEY:
+                if v == v.to_integral_value() or v.as_tuple().exponent >= -2:
+                    return None
+            elif rule.unit not in _WHOLE or v == v.to_integral_value():
+                return None
+    return _check_value(rule, v, fiscal_year)
+
+
+def _check_value(rule: Rule, v: Any, fiscal_year: int) -> str | None:
     if v is None or v == "":
         return None
     if rule.unit == DATE:

@@ -163,7 +163,7 @@ def import_table(path: Path | str, table: str, csv_path: Path | str) -> int:
     header = [h.strip() for h in reader[0]]
     problems = Problems()
     raw = RawTable(table, csv_path.name, header, [[c if c != "" else None for c in r] for r in reader[1:]])
-    map_columns(raw, spec, problems)
+    map_columns(raw, spec, problems, lang="key")
     rows = typed_rows(raw, spec, problems)
     problems.raise_if_any()
     with locked(path):   # no recalc or import in between our read and our save

@@ -94,13 +94,14 @@ def closest_column(header: str, columns: list[schema.Column]) -> schema.Column |
 
 
 def map_columns(raw: RawTable, spec: schema.Table, problems: Problems, *,
-                strict: bool | None = None) -> None:
+                strict: bool | None = None, lang: str | None = None) -> None:
     """Find each contract column in ``raw.header`` by key, zh label or en label (any case,
     full- or half-width).
 
     For an input table every contract column must be there and every header must be one
     of them: a header that matches none (a renamed column, say) is a problem at its cell
-    naming the closest expected label, in the table's language. Output tables are read
+    naming the closest expected label, in the table's language (or ``lang``: ``zh``,
+    ``en``, or ``key`` for a CSV file, whose headers are keys). Output tables are read
     leniently (a missing column reads as blank) unless ``strict``; then, since recalc
     rewrites them, every contract column must be found but other columns may be there."""
     lookup: dict[str, str] = {}
@@ -129,7 +130,10 @@ def map_columns(raw: RawTable, spec: schema.Table, problems: Problems, *,
                                               f"column {c.key!r} ({c.zh} / {c.en}) is missing",
                                               sheet=raw.sheet))
         return
-    lang = table_lang(raw, spec)
+    lang = lang or table_lang(raw, spec)
+
+    def name(c: schema.Column) -> str:
+        return c.key if lang == "key" else c.label(lang)
     missing = [c for c in spec.columns if c.key not in raw.columns]
     guessed: set[str] = set()
     for i in unknown:
@@ -145,7 +149,7 @@ def map_columns(raw: RawTable, spec: schema.Table, problems: Problems, *,
             continue
         if guess is None:
             guess_all = closest_column(h, list(spec.columns))
-            hint = f"; did you mean {guess_all.label(lang)}?" if guess_all else ""
+            hint = f"; did you mean {name(guess_all)}?" if guess_all else ""
             problems.items.append(Problem(
                 spec.name, None, None, f"header {str(h)!r} is not a column of {spec.name}{hint}",
                 sheet=raw.sheet, cell=header_cell(raw, i)))
@@ -153,7 +157,7 @@ def map_columns(raw: RawTable, spec: schema.Table, problems: Problems, *,
             guessed.add(guess.key)
             problems.items.append(Problem(
                 spec.name, None, guess.key, f"header {str(h)!r} is not a column of {spec.name}; "
-                f"did you mean {guess.label(lang)}?", sheet=raw.sheet, cell=header_cell(raw, i)))
+                f"did you mean {name(guess)}?", sheet=raw.sheet, cell=header_cell(raw, i)))
     for c in missing:
         if c.key not in guessed:
             problems.items.append(Problem(spec.name, None, c.key,

@@ -98,15 +98,9 @@ class InputError(XlAddinError, ValueError):
     def __iter__(self) -> Iterator[Problem]:
         return iter(self.problems)
 
-    MAX_LINES = 200
-    """At most this many problems are printed; the rest are counted (all are in ``problems``)."""
-
     def lines(self) -> list[str]:
         n = len(self.problems)
-        shown = [*map(str, self.problems[:self.MAX_LINES])]
-        if n > self.MAX_LINES:
-            shown.append(f"... and {n - self.MAX_LINES} more problem(s)")
-        return [f"{n} problem(s) in the input; nothing was written.", *shown]
+        return [f"{n} problem(s) in the input; nothing was written.", *map(str, self.problems)]
 
 
 class Problems:

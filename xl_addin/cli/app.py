@@ -69,11 +69,22 @@ def check(path: Path, as_of) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Date for the spend-to-date check.")
 def recalc(path: Path, as_of) -> None:
-    """Compute every output table and save the workbook in place (previous file kept as .bak)."""
+    """Compute every output table and save the workbook in place (previous file kept as .bak).
+
+    Exit 0 when all checks pass or warn; 1 when any check FAILs (the outputs are still
+    written, and the FAIL checks listed); 2 when the input is invalid (nothing written).
+    """
     from ..workbook.master import recalc_master
 
     outcome = recalc_master(path, as_of=as_of.date() if as_of else None)
     click.echo(f"{path}: recalculated; {outcome.summary}")
+    df = outcome.results.checks
+    fails = df[df["status"] == "FAIL"]
+    if len(fails):
+        click.echo(f"{len(fails)} FAIL check(s):", err=True)
+        for r in fails.itertuples():
+            click.echo(f"  FAIL {r.area}: {r.item}: {r.message}", err=True)
+        sys.exit(EXIT_FAIL)
 
 
 @main.command()
@@ -82,11 +93,15 @@ def recalc(path: Path, as_of) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="File to write (default: standard output).")
-def export(path: Path, table: str, fmt: str, output: Path | None) -> None:
+@click.option("--raw", is_flag=True,
+              help="CSV: write text exactly as it is. By default text that begins with = + - @ "
+                   "or a tab or carriage return gets a leading ' so that a spreadsheet does not "
+                   "run it as a formula. JSON always holds the values as they are.")
+def export(path: Path, table: str, fmt: str, output: Path | None, raw: bool) -> None:
     """Export one table with the contract's column keys as headers."""
     from ..workbook.master import export_table
 
-    text = export_table(path, table, fmt)
+    text = export_table(path, table, fmt, raw=raw)
     if output:
         from ..storage import write_text
 

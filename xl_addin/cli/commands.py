@@ -162,19 +162,22 @@ def _settings(config: Path | None, dry_run: bool, **overrides: Any) -> SmtpSetti
 
 def _status_text(status: str, lang: str) -> str:
     zh = {"sent": "已发送", "skipped": "已跳过(此前已发送)", "dry_run": "已写入发件箱",
-          "failed": "失败"}
+          "failed": "失败", "uncertain": "不确定(可能已送达，未重发)",
+          "held": "暂缓(此前不确定，未重发)"}
     en = {"sent": "sent", "skipped": "skipped (sent before)", "dry_run": "written to outbox",
-          "failed": "FAILED"}
+          "failed": "FAILED", "uncertain": "UNCERTAIN (may have been delivered; not resent)",
+          "held": "held (uncertain before; not resent)"}
     return (en if lang == "en" else zh).get(status, status)
 
 
 def _send(files: list[RegionalFile], settings: SmtpSettings | None, out_dir: Path, *,
-          dry_run: bool, force: bool, lang: str) -> list[SendResult]:
+          dry_run: bool, force: bool, lang: str, resend_uncertain: bool = False) -> list[SendResult]:
     label = _t(lang, "发送" if not dry_run else "写入发件箱", "Sending" if not dry_run else "Writing outbox")
     with click.progressbar(length=len(files), label=label, show_pos=True,
                            item_show_func=lambda rf: rf.region if rf else "") as bar:
         results = send_all(files, settings, log_path=out_dir / SEND_LOG, dry_run=dry_run,
                            outbox=out_dir / OUTBOX, force=force, lang=lang,
+                           resend_uncertain=resend_uncertain,
                            progress=lambda done, total, rf: bar.update(1, rf))
     by_region = {f.region: f for f in files}
     rows = []
@@ -190,6 +193,14 @@ def _send(files: list[RegionalFile], settings: SmtpSettings | None, out_dir: Pat
     counts = count_by_status(results)
     click.echo(", ".join(f"{_status_text(k, lang)} {v}" for k, v in counts.items()) +
                _t(lang, f"；发送日志 {out_dir / SEND_LOG}", f"; send log {out_dir / SEND_LOG}"))
+    unsure = [r.region for r in results if r.status in ("uncertain", "held")]
+    if unsure:
+        click.echo(_t(lang, f"{', '.join(unsure)}：服务器已收到完整邮件但回复丢失，可能已送达，因此没有自动重发；"
+                            "请向收件人确认，需要时用 --resend-uncertain 重发（同一 Message-ID）。",
+                      f"{', '.join(unsure)}: the server took the whole message but its reply was "
+                      "lost, so it may have been delivered and was not sent again; check with "
+                      "the recipient, and use --resend-uncertain to send it again (same "
+                      "Message-ID)."), err=True)
     return results
 
 
@@ -208,6 +219,9 @@ def _send(files: list[RegionalFile], settings: SmtpSettings | None, out_dir: Pat
               help="SMTP login; the password comes from XL_ADDIN_SMTP_PASSWORD or the keyring (service xl-addin).")
 @click.option("--sender", default=None, help="From address (default: the config file's).")
 @click.option("--force", is_flag=True, help="Send again regions the send log records as sent.")
+@click.option("--resend-uncertain", is_flag=True,
+              help="Send again messages the send log records as uncertain (the server took "
+                   "the message but its reply was lost); they are never resent otherwise.")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Email settings file (TOML; default ~/.config/xl-addin/email.toml).")
 @click.option("--lang", type=LANG, default="zh", show_default=True,
@@ -216,27 +230,40 @@ def _send(files: list[RegionalFile], settings: SmtpSettings | None, out_dir: Pat
               help="Build (or rebuild) encrypted workbooks before sending; see `regional --encrypt`.")
 def email(path: Path, out_dir: Path | None, dry_run: bool, smtp_host: str | None,
           smtp_port: int | None, security: str | None, user: str | None, sender: str | None,
-          force: bool, config: Path | None, lang: str, encrypt: bool) -> None:
+          force: bool, config: Path | None, lang: str, encrypt: bool,
+          resend_uncertain: bool = False) -> None:
     """Send each region's workbook to its manager (tblRegions).
 
     PATH is the master workbook (or a folder written by `xl-addin regional`). The regional
     workbooks are built first unless the folder already holds them for this master (same
     fiscal year and inputs, per its manifest.json). Regions already sent with the same file
-    are skipped unless --force. Exit 1 if any region failed.
+    are skipped unless --force. A message the server took without its reply getting back
+    is logged as uncertain and not resent unless --resend-uncertain. One `email` at a time
+    works in a folder. Exit 1 if any region failed or is uncertain.
     """
     settings = _settings(config, dry_run, host=smtp_host, port=smtp_port, security=security,
                          user=user, sender=sender)
+    from ..storage import locked
+
+    out_dir = out_dir or (path if path.is_dir() else default_dir(path))
+    with locked(out_dir):   # one `email` at a time per folder, from the build to the last send
+        results = _email(path, out_dir, settings, dry_run=dry_run, force=force, lang=lang,
+                         encrypt=encrypt, resend_uncertain=resend_uncertain)
+    if any(r.status in ("failed", "uncertain", "held") for r in results):
+        sys.exit(EXIT_FAIL)
+
+
+def _email(path: Path, out_dir: Path, settings, *, dry_run: bool, force: bool, lang: str,
+           encrypt: bool, resend_uncertain: bool) -> list[SendResult]:
     if path.is_dir():
         if encrypt:
             raise EmailError("--encrypt builds the workbooks, so it needs the master workbook, "
                              f"not the folder {path}")
-        out_dir = out_dir or path
         manifest, files = _manifest_files(out_dir)
     else:
         # Whether the folder's files are this master's needs only the inputs and their
         # digest; the engine runs only when the files must be built.
         read = _read_inputs(path)
-        out_dir = out_dir or default_dir(path)
         manifest = current_manifest(out_dir, read.inputs.settings.fiscal_year, read.digest,
                                     encrypted=True if encrypt else None)
         if manifest is None:
@@ -249,9 +276,8 @@ def email(path: Path, out_dir: Path | None, dry_run: bool, smtp_host: str | None
             click.echo(_t(lang, f"使用 {out_dir} 中已生成的区域报表（{manifest.period}）",
                           f"Using the regional workbooks in {out_dir} ({manifest.period})"))
         files = regional_files(manifest, out_dir)
-    results = _send(files, settings, out_dir, dry_run=dry_run, force=force, lang=lang)
-    if any(r.status == "failed" for r in results):
-        sys.exit(EXIT_FAIL)
+    return _send(files, settings, out_dir, dry_run=dry_run, force=force, lang=lang,
+                 resend_uncertain=resend_uncertain)
 
 
 # ----------------------------------------------------------------------------- demo

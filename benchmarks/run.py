@@ -1,7 +1,7 @@
 """Benchmarks at scale: ``xl-addin recalc`` against the file-format floor and against a
 spreadsheet program doing the same calculation with formulas.
 
-    python benchmarks/run.py --reps 10000 [--runs 3] [--seed 1] [--json out.json]
+    python benchmarks/run.py --reps 1000,10000 [--runs 3] [--seed 1] [--json out.jsonl]
                              [--skip-libreoffice] [--skip-regional] [--workdir DIR]
 
 Builds (once per size, seed and version of ``synth.py``; kept in ``--workdir``) a synthetic
@@ -35,8 +35,9 @@ master of N quota-carrying reps x 4 quarters over 40 regions with our own librar
   set at (``at_reps``, null: every size) and ``pass``: true, false, or null when not
   measured or set at another size. Printed as a table at the end.
 
-Writes a JSON object with exactly the keys of ``KEYS`` (``--json``, and always to standard
-output, one line); details and the goal table go to standard error. Needs only the
+Writes, for each size, a JSON object with exactly the keys of ``KEYS`` on one line
+(``--json``, and always to standard output); details and the goal tables go to standard
+error. Needs only the
 ``bench`` extra: ``pip install -e '.[bench]'`` (XlsxWriter, rustpy-xlsxwriter), and
 LibreOffice for ``libreoffice_s``.
 """
@@ -501,30 +502,16 @@ def goal_table(f: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reps", type=int, required=True, help="quota-carrying reps (at least 40)")
-    ap.add_argument("--runs", type=int, default=3, help="runs per measure (median)")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
-    ap.add_argument("--skip-libreoffice", action="store_true")
-    ap.add_argument("--skip-regional", action="store_true",
-                    help="leave out regional + email (regional_s null)")
-    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "xl_addin_bench",
-                    help="where masters are cached and runs write (default: %(default)s)")
-    a = ap.parse_args(argv)
-    if a.reps < 1 or a.runs < 1:
-        ap.error("--reps and --runs must be positive")
-    a.workdir.mkdir(parents=True, exist_ok=True)
-
+def measure_size(reps: int, a: argparse.Namespace) -> dict:
+    """Every figure at ``reps``, measured in this run."""
     from benchmarks.synth import synth_inputs
     from xl_addin.core.engine import compute
 
-    master = master_path(a.workdir, a.reps, a.seed)
-    inputs = synth_inputs(a.reps, a.seed)
+    master = master_path(a.workdir, reps, a.seed)
+    inputs = synth_inputs(reps, a.seed)
     results = compute(inputs)
     shapes = output_shapes(results)
-    log(f"{a.reps} reps, {len(inputs.actuals)} actuals, {sum(r * c for r, c in shapes)} output "
+    log(f"{reps} reps, {len(inputs.actuals)} actuals, {sum(r * c for r, c in shapes)} output "
         f"cells; master {master} ({master.stat().st_size / 1e6:.1f} MB)")
 
     recalc_times, recalc_peak = measure_recalc(master, a.workdir, a.runs)
@@ -537,9 +524,9 @@ def main(argv: list[str] | None = None) -> dict:
         measure_regional(master, a.workdir, a.runs)
     lo = None
     if not a.skip_libreoffice:
-        lo = measure_libreoffice(inputs, results, a.workdir, a.reps, a.seed, a.runs)
+        lo = measure_libreoffice(inputs, results, a.workdir, reps, a.seed, a.runs)
     figures = {
-        "reps": a.reps,
+        "reps": reps,
         "recalc_s": round(median(recalc_times), 3),
         "io_floor_s": round(median(floor_times), 3),
         "io_floor_fast_s": round(median(fast_times), 3),
@@ -554,13 +541,45 @@ def main(argv: list[str] | None = None) -> dict:
     figures["ratios"] = ratios(figures)
     figures["goals"] = goals(figures)
     assert tuple(figures) == KEYS
-    text = json.dumps(figures)
-    if a.json:
-        a.json.write_text(text + "\n")
-    print(text, flush=True)
-    log("\n" + "  ".join(f"{k} {v}" for k, v in figures["ratios"].items() if v is not None))
-    log(f"\ngoals at {a.reps:,} reps:\n" + goal_table(figures))
     return figures
+
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive whole numbers, e.g. 1000,10000")
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=parse_sizes, required=True,
+                    help="quota-carrying reps (at least 40); several sizes: 1000,10000")
+    ap.add_argument("--runs", type=int, default=3, help="runs per measure (median)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", type=Path, default=None,
+                    help="write the figures here too (one JSON line per size)")
+    ap.add_argument("--skip-libreoffice", action="store_true")
+    ap.add_argument("--skip-regional", action="store_true",
+                    help="leave out regional + email (regional_s null)")
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "xl_addin_bench",
+                    help="where masters are cached and runs write (default: %(default)s)")
+    a = ap.parse_args(argv)
+    if a.runs < 1:
+        ap.error("--runs must be positive")
+    a.workdir.mkdir(parents=True, exist_ok=True)
+
+    series = []
+    for reps in sorted(a.reps):                      # small first: LibreOffice extrapolates
+        figures = measure_size(reps, a)
+        series.append(figures)
+        print(json.dumps(figures), flush=True)
+    if a.json:
+        a.json.write_text("".join(json.dumps(f) + "\n" for f in series))
+    for figures in series:
+        log("\n" + "  ".join(f"{k} {v}" for k, v in figures["ratios"].items() if v is not None))
+        log(f"goals at {figures['reps']:,} reps:\n" + goal_table(figures))
+    return series
 
 
 if __name__ == "__main__":

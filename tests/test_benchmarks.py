@@ -80,6 +80,23 @@ def test_run_benchmark_small(tmp_path):
     assert "n/a (set at 10,000 reps)" in table and "not measured" in table
 
 
+def test_run_benchmark_two_sizes_in_one_command(tmp_path):
+    """``--reps 60,40``: one JSON line per size, smallest first, in the file and on stdout."""
+    out = tmp_path / "bench.jsonl"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--reps", "60,40", "--runs", "1",
+         "--skip-libreoffice", "--skip-regional", "--json", str(out),
+         "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    series = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [f["reps"] for f in series] == [40, 60]
+    assert [json.loads(line) for line in proc.stdout.strip().splitlines()[-2:]] == series
+    assert all(set(f) == KEYS and f["regional_s"] is None for f in series)
+    assert [f["import_rows"] for f in series] == [160, 240]
+    assert "goals at 40 reps" in proc.stderr and "goals at 60 reps" in proc.stderr
+
+
 def test_io_floor_writers_write_the_same_cells(tmp_path):
     """The fast floor writes the same number of cells as the XlsxWriter floor, read back by
     python-calamine (an independent reader): rows x cols per sheet, text then numbers."""

@@ -514,12 +514,22 @@ def measure_size(reps: int, a: argparse.Namespace) -> dict:
     log(f"{reps} reps, {len(inputs.actuals)} actuals, {sum(r * c for r, c in shapes)} output "
         f"cells; master {master} ({master.stat().st_size / 1e6:.1f} MB)")
 
-    recalc_times, recalc_peak = measure_recalc(master, a.workdir, a.runs)
-    floor_times = measure_floor(master, a.workdir, shapes, a.runs)
-    fast_times = measure_floor(master, a.workdir, shapes, a.runs, writer="fast")
+    # the figures of a ratio are measured in turn (A B A B ...), so that a machine shared
+    # with other work slows both alike and the ratio holds when the absolute times drift
+    recalc_times, floor_times, fast_times, recalc_peak = [], [], [], 0.0
+    for _ in range(a.runs):
+        t, peak = measure_recalc(master, a.workdir, 1)
+        recalc_times += t
+        recalc_peak = max(recalc_peak, peak)
+        floor_times += measure_floor(master, a.workdir, shapes, 1)
+        fast_times += measure_floor(master, a.workdir, shapes, 1, writer="fast")
     import_times, import_peak, import_rows = measure_import(master, a.workdir, a.runs)
-    sample_times, sample_peak = measure_sample_recalc(a.workdir, a.runs)
-    import_floor_times = measure_import_floor(a.runs)
+    sample_times, import_floor_times, sample_peak = [], [], 0.0
+    for _ in range(a.runs):
+        t, peak = measure_sample_recalc(a.workdir, 1)
+        sample_times += t
+        sample_peak = max(sample_peak, peak)
+        import_floor_times += measure_import_floor(1)
     regional_times, regional_peak = (None, 0.0) if a.skip_regional else \
         measure_regional(master, a.workdir, a.runs)
     lo = None

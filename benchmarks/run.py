@@ -211,7 +211,7 @@ def measure_import_floor(runs: int) -> list[float]:
             raise SystemExit(f"importing pandas and openpyxl failed:\n{m.output}")
         if k:
             times.append(m.seconds)
-    log(f"  import floor (python -c 'import pandas, openpyxl'): "
+    log("  import floor (python -c 'import pandas, openpyxl'): "
         + ", ".join(f"{t:.2f}" for t in times) + " s")
     return times
 

@@ -97,6 +97,25 @@ def test_run_benchmark_two_sizes_in_one_command(tmp_path):
     assert "goals at 40 reps" in proc.stderr and "goals at 60 reps" in proc.stderr
 
 
+def test_peak_memory_is_the_commands_own():
+    """A child's peak RSS on Linux counts the memory of the process it was forked from; run.py
+    starts commands from a small launcher, so a big benchmark process (it holds the plan and
+    the engine's results) does not show up in a small command's peak."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import run
+
+    ballast = bytearray(200 * 2**20)                 # 200 MB, every page touched
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    try:
+        m = run.run_measured([sys.executable, "-c", "x = bytearray(30 * 2**20)"])
+    finally:
+        run.close_launcher()
+    assert m.returncode == 0
+    assert 30 < m.max_rss_mb < 120, m.max_rss_mb     # its own 30 MB + the interpreter, not 200 MB
+    del ballast
+
+
 def test_io_floor_writers_write_the_same_cells(tmp_path):
     """The fast floor writes the same number of cells as the XlsxWriter floor, read back by
     python-calamine (an independent reader): rows x cols per sheet, text then numbers."""

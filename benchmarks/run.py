@@ -2,7 +2,8 @@
 spreadsheet program doing the same calculation with formulas.
 
     python benchmarks/run.py --reps 1000,10000 [--runs 3] [--seed 1] [--json out.jsonl]
-                             [--skip-libreoffice] [--skip-regional] [--workdir DIR]
+                             [--skip-libreoffice] [--skip-regional] [--skip-import]
+                             [--workdir DIR]
 
 Builds (once per size, seed and version of ``synth.py``; kept in ``--workdir``) a synthetic
 master of N quota-carrying reps x 4 quarters over 40 regions with our own library
@@ -22,7 +23,8 @@ master of N quota-carrying reps x 4 quarters over 40 regions with our own librar
 * ``regional_s`` - ``xl-addin regional MASTER -o DIR`` plus ``xl-addin email MASTER --dir DIR
   --dry-run``; null when skipped or when either takes more than 10 minutes;
 * ``import_s`` - ``xl-addin import COPY --table tblActuals FILE.csv`` of every actuals row
-  (``import_rows``), the CSV written once by ``xl-addin export --table tblActuals``;
+  (``import_rows``), the CSV written once by ``xl-addin export --table tblActuals``; null
+  with ``--skip-import``;
 * ``sample_recalc_s`` - ``xl-addin recalc`` of the 28-rep built-in sample
   (``xl-addin new --sample``), after one warm-up run;
 * ``import_floor_s`` - ``python -c "import pandas, openpyxl"``, after one warm-up run: what
@@ -549,7 +551,8 @@ def measure_size(reps: int, a: argparse.Namespace) -> dict:
         recalc_peak = max(recalc_peak, peak)
         floor_times += measure_floor(master, a.workdir, shapes, 1)
         fast_times += measure_floor(master, a.workdir, shapes, 1, writer="fast")
-    import_times, import_peak, import_rows = measure_import(master, a.workdir, a.runs)
+    import_times, import_peak, import_rows = (None, 0.0, None) if a.skip_import else \
+        measure_import(master, a.workdir, a.runs)
     sample_times, import_floor_times, sample_peak = [], [], 0.0
     for _ in range(a.runs):
         t, peak = measure_sample_recalc(a.workdir, 1)
@@ -568,7 +571,7 @@ def measure_size(reps: int, a: argparse.Namespace) -> dict:
         "io_floor_fast_s": round(median(fast_times), 3),
         "libreoffice_s": None if lo is None else round(lo, 3),
         "regional_s": None if regional_times is None else round(median(regional_times), 3),
-        "import_s": round(median(import_times), 3),
+        "import_s": None if import_times is None else round(median(import_times), 3),
         "import_rows": import_rows,
         "sample_recalc_s": round(median(sample_times), 3),
         "import_floor_s": round(median(import_floor_times), 3),
@@ -598,6 +601,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--skip-libreoffice", action="store_true")
     ap.add_argument("--skip-regional", action="store_true",
                     help="leave out regional + email (regional_s null)")
+    ap.add_argument("--skip-import", action="store_true",
+                    help="leave out import of the actuals (import_s, import_rows null)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "xl_addin_bench",
                     help="where masters are cached and runs write (default: %(default)s)")
     a = ap.parse_args(argv)

@@ -131,7 +131,7 @@ def pick(value: str, choices: Sequence[str], what: str, **params: Any) -> str:
     got = norm.get(text.normalise(value))
     if got is not None:
         return got
-    near = difflib.get_close_matches(text.normalise(value), list(norm), n=3, cutoff=0.6)
+    near = difflib.get_close_matches(text.normalise(value), list(norm), n=3, cutoff=0.7)
     listing = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
     if near:
         raise CliError(f"pick.{what}", ("pick.did_you_mean", {"names": [norm[n] for n in near]}),

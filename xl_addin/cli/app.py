@@ -63,9 +63,11 @@ def new(sample: bool, lang: str | None, year: int, output: Path, force: bool) ->
     from ..workbook.master import new_master
 
     lang = set_lang(lang)
-    if output.suffix.lower() != ".xlsx":
+    if output.is_dir():
+        pass   # the save says "is a folder, not a file"
+    elif output.suffix.lower() != ".xlsx":
         raise CliError("new.not_xlsx", path=str(output), suffix=output.suffix or '""')
-    if os.path.lexists(output) and not force:
+    elif os.path.lexists(output) and not force:
         raise CliError("new.exists", path=str(output))
     outcome = new_master(output, lang=lang, year=year, sample=sample)
     say("new.done_sample" if sample else "new.done", lang, path=str(output), year=year,

@@ -24,7 +24,7 @@ from ..mail.email import (DRY_RUN_SENDER, EmailError, RegionalFile, SendResult, 
                     count_by_status, load_settings, send_all,
                     validate_address)
 from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest, read_manifest,
-                       regional_files, write_regional)
+                       regional_files, sales_regions, write_regional)
 from ..text import label
 from ..workbook.i18n import check_message
 from .common import (EXIT_FAIL, CliError, lang_option, pick, progress, say, set_lang, set_path,
@@ -115,9 +115,7 @@ def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool) -> Ma
     """Write the regional workbooks and the manifest, echoing one line per region; one
     file at a time per CPU."""
     _warn_failed_checks(outcome, lang)
-    regions = {r.region for r in outcome.results.rep_targets.itertuples()} \
-        if len(outcome.results.rep_targets) else set()
-    with progress(len(regions), tr("regional.progress", lang)) as (advance, echo):
+    with progress(len(sales_regions(outcome.inputs)), tr("regional.progress", lang)) as (advance, echo):
         def done(e: RegionalEntry) -> None:
             echo(_entry_line(e, lang))
             advance(e.region)

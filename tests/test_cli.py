@@ -72,8 +72,8 @@ def test_check_on_sample_prints_every_check_and_passes(sample_master):
     r = run_cli("check", sample_master)
     assert r.exit_code == 0, r.output
     # the two shares the plan rounded to make 100%: OTHER 30/280 = 10.71% stated 10%, A 150/280 = 53.57% stated 53%
-    warn_lines = [l for l in r.output.splitlines() if l.startswith("WARN")]
-    assert any("OTHER" in l for l in warn_lines) and any(" A " in l or "A share" in l for l in warn_lines)
+    warn_lines = [l for l in r.output.splitlines() if l.startswith("注意")]   # WARN, in Chinese
+    assert any("OTHER 占比" in l for l in warn_lines) and any("A 占比" in l for l in warn_lines)
     assert sha(sample_master) == before  # check never writes
 
 

@@ -694,3 +694,73 @@ def test_odd_values_in_kept_cells_are_written_as_openpyxl_writes_them():
     a, b = books[0].active, books[1].active
     assert _sheet_looks(a) == _sheet_looks(b)
     assert b["A2"].quotePrefix and b["A2"].value == "=1+1" and b["A4"].data_type == "e"
+
+
+# ----------------------------------------------------------------------------- one send log
+
+try:
+    from smtp_server import smtp_factory, smtp_server  # noqa: F401  (fixtures)
+except ImportError:  # tests/ imported as a package
+    from tests.smtp_server import smtp_factory, smtp_server  # type: ignore  # noqa: F401
+
+
+def _ribbon_email(master: Path, out_dir: Path, server, scratch: Path) -> list:
+    """The ribbon's 发送邮件 button (xlwings remote Book), sending to ``server``."""
+    from support.xlwings_remote import run_macro
+    from xl_addin.excel import macros
+    from xl_addin.mail.email import SmtpSettings
+
+    settings = SmtpSettings(host=server.host, port=server.port, sender="director@example.com",
+                            retries=0)
+    results: list = []
+    run_macro(master, lambda b: results.extend(
+        macros.email(b, out_dir, confirm=True, settings=settings)), scratch)
+    return results
+
+
+def _cli_email(master: Path, out_dir: Path, server):
+    return run_cli("email", master, "--dir", out_dir, "--smtp-host", server.host,
+                   "--smtp-port", str(server.port), "--sender", "director@example.com")
+
+
+@pytest.fixture
+def no_mail_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("XL_ADDIN_SMTP_PASSWORD", raising=False)
+
+
+def test_a_cli_send_is_skipped_by_the_ribbon(sample_master, smtp_server, tmp_path,
+                                             no_mail_config):
+    out = tmp_path / "regional"
+    r = _cli_email(sample_master, out, smtp_server)
+    assert r.exit_code == 0, r.output
+    assert len(smtp_server.messages) == 4                 # EAST, SOUTH, NORTH, OTHER
+    results = _ribbon_email(sample_master, out, smtp_server, tmp_path / "m.xlsx")
+    assert sorted(x.status for x in results) == ["skipped"] * 4
+    assert len(smtp_server.messages) == 4, "the ribbon sent again what the CLI had sent"
+    log = [json.loads(x) for x in (out / "send-log.jsonl").read_text().splitlines()]
+    assert [x["result"] for x in log] == ["sent"] * 4          # skips are not logged
+    assert not (out / "send_log.jsonl").exists()
+
+
+def test_a_ribbon_send_is_skipped_by_the_cli(sample_master, smtp_server, tmp_path,
+                                             no_mail_config):
+    out = tmp_path / "regional"
+    results = _ribbon_email(sample_master, out, smtp_server, tmp_path / "m.xlsx")
+    assert sorted(x.status for x in results) == ["sent"] * 4
+    r = _cli_email(sample_master, out, smtp_server)
+    assert r.exit_code == 0, r.output
+    assert len(smtp_server.messages) == 4, "the CLI sent again what the ribbon had sent"
+    assert "已跳过(此前已发送) 4" in r.output, r.output
+
+
+def test_the_ribbon_s_old_log_still_counts(sample_master, smtp_server, tmp_path,
+                                           no_mail_config):
+    """A folder the ribbon sent from before the logs were one (``send_log.jsonl``): the
+    CLI does not send those regions again."""
+    out = tmp_path / "regional"
+    _ribbon_email(sample_master, out, smtp_server, tmp_path / "m.xlsx")
+    (out / "send-log.jsonl").rename(out / "send_log.jsonl")
+    r = _cli_email(sample_master, out, smtp_server)
+    assert r.exit_code == 0, r.output
+    assert len(smtp_server.messages) == 4, r.output

@@ -21,8 +21,8 @@ import click
 from ..core.fmt import percent, wan_yi
 from ..core.model import QUARTERS
 from ..core.statement import StatementError, build_statement, render_text
-from ..mail.email import (DRY_RUN_SENDER, EmailError, RegionalFile, SendResult, SmtpSettings,
-                    count_by_status, load_settings, send_all,
+from ..mail.email import (DRY_RUN_SENDER, SEND_LOG_NAME, EmailError, RegionalFile, SendResult,
+                    SmtpSettings, count_by_status, load_settings, send_all,
                     validate_address)
 from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest, read_manifest,
                        regional_files, write_regional)
@@ -30,7 +30,7 @@ from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_
 __all__ = ["COMMANDS", "regional", "email", "explain", "demo", "default_dir"]
 
 LANG = click.Choice(["zh", "en"])
-SEND_LOG = "send-log.jsonl"
+SEND_LOG = SEND_LOG_NAME      # shared with the ribbon (excel/macros.py)
 OUTBOX = "outbox"
 
 

@@ -187,6 +187,19 @@ def _splice(xml: bytes, sheet: CellSheet, rows: bytes) -> bytes:
     return widen_dimension(xml[:start], sheet.extent()) + rows + xml[end:]
 
 
+_MODIFIED = re.compile(rb"(<dcterms:modified\b[^>]*>)[^<]*(</dcterms:modified>)")
+_CREATED = re.compile(rb"<dcterms:created\b[^>]*>([^<]*)</dcterms:created>")
+
+
+def _modified_as_created(core: bytes) -> bytes:
+    """openpyxl stamps ``modified`` with the time of saving; a regional file is dated as
+    made (its ``created``), so that the same figures give the same file all day."""
+    made = _CREATED.search(core)
+    if made is None:
+        return core
+    return _MODIFIED.sub(lambda m: m.group(1) + made.group(1) + m.group(2), core, count=1)
+
+
 def save(wb: Workbook, target: Path | BinaryIO) -> None:
     """Save ``wb`` with openpyxl, with the cells kept by its :class:`CellSheet` objects written
     into their sheets (a workbook without any is simply saved)."""
@@ -198,6 +211,9 @@ def save(wb: Workbook, target: Path | BinaryIO) -> None:
     rows = {title: s.rows_xml() for title, s in kept.items()}
     plain = io.BytesIO()
     wb.save(plain)
+    made = wb.properties.created
+    stamp = (made.year, made.month, made.day, made.hour, made.minute, made.second) \
+        if made is not None and made.year >= 1980 else (1980, 1, 1, 0, 0, 0)
     with zipfile.ZipFile(plain) as z, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
         parts = {part: title for title, part in worksheet_parts(z) if title in kept}
         for info in z.infolist():
@@ -205,4 +221,9 @@ def save(wb: Workbook, target: Path | BinaryIO) -> None:
             title = parts.get(info.filename)
             if title is not None:
                 content = _splice(content, kept[title], rows[title])
+            elif info.filename == "docProps/core.xml":
+                content = _modified_as_created(content)
+            # the parts dated as the workbook, so that a rebuild of the same figures on
+            # the same day is the same file (and a send log's SHA-256 still matches it)
+            info.date_time = stamp
             out.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)

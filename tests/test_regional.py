@@ -764,3 +764,32 @@ def test_the_ribbon_s_old_log_still_counts(sample_master, smtp_server, tmp_path,
     r = _cli_email(sample_master, out, smtp_server)
     assert r.exit_code == 0, r.output
     assert len(smtp_server.messages) == 4, r.output
+
+
+# ----------------------------------------------------------------------------- master read once
+
+def test_email_after_regional_does_not_read_the_master_again(sample_master, tmp_path,
+                                                             monkeypatch, no_mail_config):
+    import hashlib
+
+    from xl_addin.cli import commands
+
+    out = tmp_path / "regional"
+    assert run_cli("regional", sample_master, "-o", out).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["master_sha256"] == hashlib.sha256(sample_master.read_bytes()).hexdigest()
+
+    def no_read(path):
+        raise AssertionError("email read the master although its bytes are those of the manifest")
+    monkeypatch.setattr(commands, "_read_inputs", no_read)
+    r = run_cli("email", sample_master, "--dir", out, "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "使用" in r.output and len(list((out / "outbox").glob("*.eml"))) == 4
+
+    # other bytes (a recalc adds a Run log row), same inputs: read, found current, not rebuilt
+    monkeypatch.undo()
+    before = {p.name: p.read_bytes() for p in out.glob("*.xlsx")}
+    assert run_cli("recalc", sample_master).exit_code == 0
+    r = run_cli("email", sample_master, "--dir", out, "--dry-run")
+    assert r.exit_code == 0 and "使用" in r.output, r.output
+    assert {p.name: p.read_bytes() for p in out.glob("*.xlsx")} == before

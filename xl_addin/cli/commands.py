@@ -24,8 +24,9 @@ from ..core.statement import StatementError, build_statement, render_text
 from ..mail.email import (DRY_RUN_SENDER, SEND_LOG_NAME, EmailError, RegionalFile, SendResult,
                     SmtpSettings, count_by_status, load_settings, send_all,
                     validate_address)
-from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest, read_manifest,
-                       regional_files, write_regional)
+from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest,
+                                file_sha256, manifest_of_file, read_manifest, regional_files,
+                                write_regional)
 
 __all__ = ["COMMANDS", "regional", "email", "explain", "demo", "default_dir"]
 
@@ -100,6 +101,15 @@ def _read_inputs(path: Path):
     return read_inputs(XlsxBook.open(path))
 
 
+def _master_sha256(path: Path) -> str:
+    """The master file's :func:`~xl_addin.reports.regional.file_sha256`, "" when it cannot
+    be read (reading the master then reports why)."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
+
+
 def _warn_failed_checks(outcome, lang: str) -> None:
     df = outcome.results.checks
     fails = df[df["status"] == "FAIL"]
@@ -117,15 +127,17 @@ def _entry_line(e: RegionalEntry, lang: str) -> str:
               f"bonuses {wan_yi(totals['bonus_total'], 'en')}")
 
 
-def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool) -> Manifest:
+def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool,
+           master_sha256: str = "") -> Manifest:
     """Write the regional workbooks and the manifest, echoing one line per region; one
-    file at a time per CPU."""
+    file at a time per CPU. ``master_sha256``: the master file's hash taken before it was
+    read (recorded so that ``email`` can skip reading the same bytes again)."""
     _warn_failed_checks(outcome, lang)
     manifest = write_regional(outcome.inputs, outcome.results, out_dir,
                               input_sha256=outcome.digest, master_name=Path(master).name,
                               lang=lang, encrypt=encrypt,
                               progress=lambda e: click.echo(_entry_line(e, lang)),
-                              workers=os.cpu_count() or 1)
+                              workers=os.cpu_count() or 1, master_sha256=master_sha256)
     return manifest
 
 
@@ -149,10 +161,11 @@ def regional(path: Path, out_dir: Path | None, lang: str, encrypt: bool) -> None
     they came from, for `xl-addin email`. PERIOD is the latest quarter with reported
     actuals (Q0 before any).
     """
+    master_sha256 = _master_sha256(path)        # before reading: see _build
     outcome = _open(path)
     out_dir = out_dir or default_dir(path)
     click.echo(_t(lang, f"{path}：生成区域报表到 {out_dir}", f"{path}: writing regional workbooks to {out_dir}"))
-    manifest = _build(outcome, path, out_dir, lang, encrypt)
+    manifest = _build(outcome, path, out_dir, lang, encrypt, master_sha256)
     click.echo(_t(lang, f"完成：{len(manifest.files)} 个文件，期间 {manifest.period}"
                         f"{'，已加密' if manifest.encrypted else ''}；清单 {out_dir / MANIFEST_NAME}",
                   f"Done: {len(manifest.files)} files, period {manifest.period}"
@@ -282,18 +295,25 @@ def email(path: Path, out_dir: Path | None, dry_run: bool, smtp_host: str | None
         out_dir = out_dir or path
         manifest, files = _manifest_files(out_dir)
     else:
-        # Whether the folder's files are this master's needs only the inputs and their
-        # digest; the engine runs only when the files must be built.
-        read = _read_inputs(path)
+        # The folder's files are this master's if they were built from a master file
+        # with the same bytes (then the master is not read again), or else from the same
+        # inputs (their digest); the engine runs only when the files must be built.
         out_dir = out_dir or default_dir(path)
-        manifest = current_manifest(out_dir, read.inputs.settings.fiscal_year, read.digest,
-                                    encrypted=True if encrypt else None)
+        master_sha256 = _master_sha256(path)
+        encrypted = True if encrypt else None
+        manifest = manifest_of_file(out_dir, master_sha256, encrypted=encrypted) \
+            if master_sha256 else None
+        read = None
+        if manifest is None:
+            read = _read_inputs(path)
+            manifest = current_manifest(out_dir, read.inputs.settings.fiscal_year, read.digest,
+                                        encrypted=encrypted)
         if manifest is None:
             click.echo(_t(lang, f"{out_dir} 中没有本总表的区域报表，先生成：",
                           f"{out_dir} holds no regional workbooks for this master; building them:"))
             from ..workbook.pipeline import compute_outcome
 
-            manifest = _build(compute_outcome(read), path, out_dir, lang, encrypt)
+            manifest = _build(compute_outcome(read), path, out_dir, lang, encrypt, master_sha256)
         else:
             click.echo(_t(lang, f"使用 {out_dir} 中已生成的区域报表（{manifest.period}）",
                           f"Using the regional workbooks in {out_dir} ({manifest.period})"))

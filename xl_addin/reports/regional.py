@@ -83,7 +83,8 @@ __all__ = ["RegionalError", "RegionSlice", "RegionalEntry", "Manifest", "TEMPLAT
            "MANIFEST_NAME", "PASSWORD_ENV_PREFIX", "KEYRING_SERVICE", "report_period",
            "period_words", "file_name", "sales_regions", "region_slice", "build_workbook",
            "password_env", "region_password", "encrypt_file", "write_regional",
-           "read_manifest", "current_manifest", "regional_files"]
+           "read_manifest", "current_manifest", "manifest_of_file", "file_sha256",
+           "regional_files"]
 
 TEMPLATE = ("regional", "regional.xlsx")
 MANIFEST_NAME = "manifest.json"
@@ -1005,6 +1006,9 @@ class Manifest:
     generated: str
     files: list[RegionalEntry]
     format: int = MANIFEST_FORMAT
+    #: SHA-256 of the master file's bytes as read for this run ("" when not known): the
+    #: same bytes have the same inputs, so ``email`` need not read the master again
+    master_sha256: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
@@ -1029,6 +1033,20 @@ def read_manifest(out_dir: Path) -> Manifest | None:
         return None
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (a master's, for :attr:`Manifest.master_sha256`)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _files_unchanged(m: Manifest, out_dir: Path) -> bool:
+    return all((Path(out_dir) / e.file).is_file() and _sha256(Path(out_dir) / e.file) == e.sha256
+               for e in m.files)
+
+
 def current_manifest(out_dir: Path, fiscal_year: int, input_sha256: str, *,
                      encrypted: bool | None = None) -> Manifest | None:
     """The manifest of ``out_dir`` if it was written for this master (same fiscal year and
@@ -1039,11 +1057,21 @@ def current_manifest(out_dir: Path, fiscal_year: int, input_sha256: str, *,
         return None
     if encrypted is not None and m.encrypted != encrypted:
         return None
-    for entry in m.files:
-        path = Path(out_dir) / entry.file
-        if not path.is_file() or _sha256(path) != entry.sha256:
-            return None
-    return m
+    return m if _files_unchanged(m, out_dir) else None
+
+
+def manifest_of_file(out_dir: Path, master_sha256: str, *,
+                     encrypted: bool | None = None) -> Manifest | None:
+    """The manifest of ``out_dir`` if it was written from a master file with exactly these
+    bytes (:func:`file_sha256`; then its inputs are the same without reading them) and
+    every file it lists is still there unchanged; else None (read the master and ask
+    :func:`current_manifest`)."""
+    m = read_manifest(out_dir)
+    if m is None or not m.master_sha256 or m.master_sha256 != master_sha256:
+        return None
+    if encrypted is not None and m.encrypted != encrypted:
+        return None
+    return m if _files_unchanged(m, out_dir) else None
 
 
 def regional_files(manifest: Manifest, out_dir: Path) -> list[RegionalFile]:
@@ -1167,7 +1195,7 @@ def write_regional(inputs: PlanInputs, results: Results, out_dir: Path | str, *,
                    encrypt: bool = False, today: dt.date | None = None,
                    passwords: Callable[[str], str | None] = region_password,
                    progress: Callable[[RegionalEntry], None] | None = None,
-                   workers: int = 1) -> Manifest:
+                   workers: int = 1, master_sha256: str = "") -> Manifest:
     """Write one workbook per sales region into ``out_dir`` and then its manifest.
 
     With ``encrypt`` every region needs a password (:func:`region_password`); a missing one
@@ -1175,7 +1203,9 @@ def write_regional(inputs: PlanInputs, results: Results, out_dir: Path | str, *,
     folder that this run does not write again are removed (they belong to another master
     or period). ``progress(entry)`` is called after each file, in region order.
     ``workers`` > 1 writes that many files at a time in forked processes (the files are
-    the same; on systems without fork they are written one by one)."""
+    the same; on systems without fork they are written one by one). ``master_sha256`` is
+    the :func:`file_sha256` of the master file taken *before* it was read (so that a master
+    changed meanwhile never matches), recorded for ``email``."""
     if lang not in ("zh", "en"):
         raise RegionalError(f"unsupported language {lang!r} (use zh or en)")
     regions = sales_regions(inputs)
@@ -1205,7 +1235,8 @@ def write_regional(inputs: PlanInputs, results: Results, out_dir: Path | str, *,
     manifest = Manifest(
         fiscal_year=inputs.settings.fiscal_year, input_sha256=input_sha256, master=master_name,
         period=period, lang=lang, encrypted=encrypt,
-        generated=dt.datetime.now().astimezone().isoformat(timespec="seconds"), files=entries)
+        generated=dt.datetime.now().astimezone().isoformat(timespec="seconds"), files=entries,
+        master_sha256=master_sha256)
     tmp = out / (MANIFEST_NAME + ".tmp")
     tmp.write_text(manifest.to_json(), encoding="utf-8")
     os.replace(tmp, out / MANIFEST_NAME)

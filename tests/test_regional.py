@@ -649,13 +649,16 @@ def test_statement_cells_written_as_xml_are_openpyxl_s(lang):
     today = dt.date(2026, 12, 31)
     plain = rg.build_workbook(sl, lang=lang, today=today)
     kept = rg.build_workbook(sl, lang=lang, today=today, keep_cells=True)
-    statements = kept.sheetnames[-len(sl.statements):]
-    assert len(statements) == len(sl.statements) > 1
-    for title in statements:      # nothing below the template's rows is an openpyxl cell
-        assert sheet_xml.cell_sheet(kept[title]) is not None
-        assert not [rc for rc in kept[title]._cells if rc[0] >= rg.BODY_ROW]
-        assert plain[title].max_row > rg.BODY_ROW + 10
-    for title in kept.sheetnames[1:-len(sl.statements)]:      # the data sheets
+    statements = plain.sheetnames[-len(sl.statements):]
+    # the statements are not sheets of the workbook: one stamp sheet (the template's,
+    # finished once) and per rep only the kept cells, rows and merged ranges
+    stamp, copies = sheet_xml.copies_of(kept)
+    assert kept.sheetnames[-1] == stamp.title and len(kept.sheetnames) == 10
+    assert [t for t, _ in copies] == statements and len(statements) > 1
+    for title, ws in copies:
+        assert sheet_xml.cell_sheet(ws) is not None and ws not in kept.worksheets
+        assert not ws._cells and plain[title].max_row > rg.BODY_ROW + 10
+    for title in kept.sheetnames[1:-1]:      # the data sheets
         assert sheet_xml.cell_sheet(kept[title]) is not None
         assert not [rc for rc in kept[title]._cells if rc[0] >= 5]
     a = _saved(plain, lambda wb, f: wb.save(f))

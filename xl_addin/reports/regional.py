@@ -403,16 +403,20 @@ def _merge(ws: Worksheet, row: int, first: int, last: int, look: Any,
         ws._cells[(row, c)] = cell
 
 
+def _filled(text: str, values: Mapping[str, str], where: str, sheet: str = "statement") -> str:
+    try:
+        return text.format_map(values)
+    except (KeyError, ValueError, IndexError) as e:
+        raise RegionalError(f"regional template, sheet {sheet!r} cell {where}: "
+                            f"unknown placeholder {e}") from None
+
+
 def _fill_placeholders(ws: Worksheet, values: Mapping[str, str]) -> None:
     """Replace ``{key}`` in every text cell; an unknown key is a broken template."""
     for row in ws.iter_rows():
         for cell in row:
             if isinstance(cell.value, str) and "{" in cell.value:
-                try:
-                    cell.value = cell.value.format_map(values)
-                except (KeyError, ValueError, IndexError) as e:
-                    raise RegionalError(f"regional template, sheet {ws.title!r} cell "
-                                        f"{cell.coordinate}: unknown placeholder {e}") from None
+                cell.value = _filled(cell.value, values, cell.coordinate, ws.title)
 
 
 def _sheet_name(text: str, taken: set[str]) -> str:
@@ -725,9 +729,9 @@ def _cube_pivot(ws: Worksheet, sl: RegionSlice, lang: str, first_col: int) -> No
 
 # ----------------------------------------------------------------------------- statements
 
-def _statement_sheet(ws: Worksheet, st: stm.RepStatement, sl: RegionSlice, lang: str,
-                     today: dt.date) -> None:
-    """Lay one statement out on the statement sheet (a copy of the template's)."""
+def _statement_placeholders(st: stm.RepStatement, sl: RegionSlice, lang: str,
+                            today: dt.date) -> dict[str, str]:
+    """What the template's ``{title}``, ``{info}`` and ``{scope}`` become for ``st``."""
     title, info = stm.header_lines(st, lang)
     scope = _t(lang, f"{period_words(sl.fiscal_year, sl.period, lang)} · 生成日期 {today.isoformat()}"
                      " · 金额单位：元",
@@ -737,9 +741,25 @@ def _statement_sheet(ws: Worksheet, st: stm.RepStatement, sl: RegionSlice, lang:
         w = st.watch
         period = f" {w.period_start}–{w.period_end}" if w.period_start else ""
         scope += f" · {stm.t('watchlist', lang)}: {stm.watch_label(w.status, lang)} ({w.since_quarter}){period}"
-    _fill_placeholders(ws, {"title": title, "info": info, "scope": scope})
-    widths = sum(ws.column_dimensions[get_column_letter(c)].width or 9
-                 for c in range(1, STATEMENT_COLS + 1))
+    return {"title": title, "info": info, "scope": scope}
+
+
+def _statement_widths(ws: Worksheet) -> float:
+    """The statement's width in characters (columns A..I of the template)."""
+    return sum(ws.column_dimensions[get_column_letter(c)].width or 9
+               for c in range(1, STATEMENT_COLS + 1))
+
+
+def _statement_sheet(ws: Worksheet, st: stm.RepStatement, sl: RegionSlice, lang: str,
+                     today: dt.date) -> None:
+    """Lay one statement out on a copy of the template's statement sheet (openpyxl cells
+    throughout: the reference path of :func:`build_workbook` without ``keep_cells``)."""
+    _fill_placeholders(ws, _statement_placeholders(st, sl, lang, today))
+    _statement_body(ws, st, lang, _statement_widths(ws))
+
+
+def _statement_body(ws: Worksheet, st: stm.RepStatement, lang: str, widths: float) -> None:
+    """The statement from row :data:`BODY_ROW` down."""
     row = BODY_ROW
     if not st.quarters:
         _merged(ws, row, 1, STATEMENT_COLS, stm.t("no_quarters", lang), lang)
@@ -904,6 +924,44 @@ def _load_template() -> Workbook:
     return wb
 
 
+def _statement_copies(wb: Workbook, proto: Worksheet, sl: RegionSlice, lang: str,
+                      today: dt.date, taken: set[str]) -> None:
+    """The statements as copies of one stamp sheet (:func:`.sheet_xml.add_copies`): the
+    template's statement sheet is copied once, finished (tab colour, print setup, header
+    and footer, protection) and saved once by openpyxl; each rep's sheet is that sheet's
+    XML with its own rows (the template's rows with the placeholders filled, then the
+    statement), row heights and merged ranges. Nothing is copied cell by cell per rep."""
+    stamp = wb.copy_worksheet(proto)
+    stamp.title = _sheet_name("statement stamp", set())
+    stamp.sheet_properties.tabColor = styles.GOOD
+    _finish_sheet(stamp, sl, lang, today, orientation="portrait", one_page=True)
+    widths = _statement_widths(stamp)
+    template = [(r, c, cell) for (r, c), cell in sorted(proto._cells.items())]
+    for r, _, cell in template:
+        if r >= BODY_ROW:
+            raise RegionalError(f"regional template, sheet 'statement' cell {cell.coordinate}: "
+                                f"the statement body starts at row {BODY_ROW}; keep rows "
+                                f"{BODY_ROW} and below empty")
+    copies = []
+    for st in sl.statements:
+        ws = Worksheet(wb)
+        for r, dim in proto.row_dimensions.items():
+            ws.row_dimensions[r] = copy(dim)
+            ws.row_dimensions[r].worksheet = ws
+        for rng in proto.merged_cells.ranges:
+            ws.merged_cells.add(rng.coord)
+        kept = sheet_xml.keep_cells(ws, 1)
+        values = _statement_placeholders(st, sl, lang, today)
+        for r, c, cell in template:
+            value = cell.value
+            if isinstance(value, str) and "{" in value:
+                value = _filled(value, values, cell.coordinate)
+            kept.put(r, c, value, cell._style, quote=False)
+        _statement_body(ws, st, lang, widths)
+        copies.append((_sheet_name(f"{st.rep_id} {st.name}", taken), ws))
+    sheet_xml.add_copies(stamp, copies)
+
+
 def build_workbook(sl: RegionSlice, *, lang: str = "zh", today: dt.date | None = None,
                    keep_cells: bool = False) -> Workbook:
     """The regional workbook of one region, in memory. With ``keep_cells`` the cells of the
@@ -926,14 +984,15 @@ def build_workbook(sl: RegionSlice, *, lang: str = "zh", today: dt.date | None =
             _cube_pivot(ws, sl, lang, len(spec.columns) + 2)
         ws.sheet_properties.tabColor = styles.OUTPUT_HEADER
         _finish_sheet(ws, sl, lang, today)
-    for st in sl.statements:
-        ws = wb.copy_worksheet(proto)
-        ws.title = _sheet_name(f"{st.rep_id} {st.name}", taken)
-        ws.sheet_properties.tabColor = styles.GOOD
-        if keep_cells:
-            sheet_xml.keep_cells(ws, BODY_ROW)
-        _statement_sheet(ws, st, sl, lang, today)
-        _finish_sheet(ws, sl, lang, today, orientation="portrait", one_page=True)
+    if keep_cells:
+        _statement_copies(wb, proto, sl, lang, today, taken)
+    else:
+        for st in sl.statements:
+            ws = wb.copy_worksheet(proto)
+            ws.title = _sheet_name(f"{st.rep_id} {st.name}", taken)
+            ws.sheet_properties.tabColor = styles.GOOD
+            _statement_sheet(ws, st, sl, lang, today)
+            _finish_sheet(ws, sl, lang, today, orientation="portrait", one_page=True)
     wb.remove(proto)
     wb.active = 0
     props = wb.properties

@@ -31,7 +31,7 @@ from ..workbook.splice import (ERROR_CODES, cell_xml, row_attributes, text_cell_
                                 widen_dimension, worksheet_parts)
 from ..workbook.tables import cell_value, looks_like_formula, set_value
 
-__all__ = ["CellSheet", "cell_sheet", "keep_cells", "save"]
+__all__ = ["CellSheet", "cell_sheet", "keep_cells", "add_copies", "copies_of", "save"]
 
 _ROW = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
 _NUMBERS = (int, float, Decimal)
@@ -187,43 +187,185 @@ def _splice(xml: bytes, sheet: CellSheet, rows: bytes) -> bytes:
     return widen_dimension(xml[:start], sheet.extent()) + rows + xml[end:]
 
 
-_MODIFIED = re.compile(rb"(<dcterms:modified\b[^>]*>)[^<]*(</dcterms:modified>)")
-_CREATED = re.compile(rb"<dcterms:created\b[^>]*>([^<]*)</dcterms:created>")
+# ----------------------------------------------------------------------------- sheet copies
+
+_COPIES: "weakref.WeakKeyDictionary[Workbook, tuple[Worksheet, list[tuple[str, Worksheet]]]]" = \
+    weakref.WeakKeyDictionary()
 
 
-def _modified_as_created(core: bytes) -> bytes:
-    """openpyxl stamps ``modified`` with the time of saving; a regional file is dated as
-    made (its ``created``), so that the same figures give the same file all day."""
-    made = _CREATED.search(core)
-    if made is None:
-        return core
-    return _MODIFIED.sub(lambda m: m.group(1) + made.group(1) + m.group(2), core, count=1)
+def add_copies(stamp: Worksheet, copies: list[tuple[str, Worksheet]]) -> None:
+    """Save ``stamp`` (a sheet of its workbook) as one sheet per ``(title, ws)`` of
+    ``copies``, in place and in order: each with the stamp's sheet settings (properties,
+    views, columns, protection, print setup, header and footer) and its own cells, row
+    settings and merged ranges, all kept by a :class:`CellSheet` of ``ws`` from row 1 (``ws``
+    is not part of the workbook). The sheet XML is written once per copy, straight into
+    the package; openpyxl writes the stamp once. With no copies the stamp is left out."""
+    for title, ws in copies:
+        sheet = _SHEETS.get(ws)
+        if sheet is None or sheet.first_row != 1:
+            raise ValueError(f"copy {title!r}: its cells must be kept from row 1")
+    _COPIES[stamp.parent] = (stamp, list(copies))
 
 
-def save(wb: Workbook, target: Path | BinaryIO) -> None:
-    """Save ``wb`` with openpyxl, with the cells kept by its :class:`CellSheet` objects written
-    into their sheets (a workbook without any is simply saved)."""
+def copies_of(wb: Workbook) -> tuple[Worksheet | None, list[tuple[str, Worksheet]]]:
+    """The stamp sheet of ``wb`` and its copies given to :func:`add_copies` (None, [])."""
+    return _COPIES.get(wb, (None, []))
+
+
+def _merge_xml(ws: Worksheet) -> str:
+    refs = [r.coord for r in ws.merged_cells.ranges]
+    if not refs:
+        return ""
+    return (f'<mergeCells count="{len(refs)}">'
+            + "".join(f'<mergeCell ref="{r}" />' for r in refs) + "</mergeCells>")
+
+
+_MERGES = re.compile(rb"<mergeCells\b.*?</mergeCells>|<mergeCells\b[^>]*/>", re.S)
+_BEFORE_MERGES = re.compile(rb"<(?:sheetProtection|autoFilter|sortState|dataConsolidate|customSheetViews)\b"
+                            rb"(?:[^>]*/>|.*?</(?:sheetProtection|autoFilter|sortState|dataConsolidate|customSheetViews)>)", re.S)
+
+
+def _copy_parts(stamp_xml: bytes) -> tuple[bytes, bytes, bytes]:
+    """The stamp's sheet XML cut around its rows and merged ranges: (up to and with
+    ``<sheetData>``, from ``</sheetData>`` to where ``<mergeCells>`` belongs, the rest)."""
+    open_at = stamp_xml.find(b"<sheetData")
+    close = stamp_xml.find(b"</sheetData>")
+    if close < 0:
+        m = re.search(rb"<sheetData\s*/>", stamp_xml)
+        if m is None or open_at < 0:
+            raise RuntimeError("the statement sheet saved without sheetData")
+        head, tail = stamp_xml[:m.start()], b"</sheetData>" + stamp_xml[m.end():]
+    else:
+        head = stamp_xml[:open_at]
+        tail = stamp_xml[close:]
+    tail = _MERGES.sub(b"", tail)
+    at = len(b"</sheetData>")
+    for m in _BEFORE_MERGES.finditer(tail):
+        at = m.end()
+    return head + b"<sheetData>", tail[:at], tail[at:]
+
+
+def _copy_xml(parts: tuple[bytes, bytes, bytes], ws: Worksheet, rows: bytes) -> bytes:
+    head, middle, rest = parts
+    sheet = _SHEETS[ws]
+    return (widen_dimension(_DIMENSION_RESET.sub(rb'\g<1>A1\g<2>', head, count=1), sheet.extent())
+            + rows + middle + _merge_xml(ws).encode() + rest)
+
+
+_DIMENSION_RESET = re.compile(rb'(<dimension ref=")[^"]*(")')
+_SHEET_ENTRY = re.compile(rb'<sheet\b[^>]*?/>')
+_WS_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_WS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+
+
+def _attr_escape(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _with_copies(parts: dict[str, bytes], stamp_title: str, stamp_part: str,
+                 copies: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The package's parts with the stamp sheet replaced by the copies: workbook.xml's
+    sheet list, its relationships and the content types updated to match."""
+    book = parts["xl/workbook.xml"]
+    entry = next((m for m in _SHEET_ENTRY.finditer(book)
+                  if f'name="{_attr_escape(stamp_title)}"'.encode() in m.group(0)), None)
+    if entry is None:
+        raise RuntimeError(f"sheet {stamp_title!r} not in workbook.xml")
+    rid = re.search(rb'r:id="([^"]+)"', entry.group(0)).group(1).decode()
+    sheet_ids = [int(x) for x in re.findall(rb'<sheet\b[^>]*?\ssheetId="(\d+)"', book)]
+    rels = parts["xl/_rels/workbook.xml.rels"]
+    used = {x.decode() for x in re.findall(rb'Id="([^"]+)"', rels)}
+    sheet_parts = {n for n in parts if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)}
+    numbers = [int(re.search(r"(\d+)\.xml$", n).group(1)) for n in sheet_parts] or [0]
+    next_id, next_part, next_rid = max(sheet_ids) + 1, max(numbers) + 1, 1
+    entries, new_rels, new_types, out_parts = [], [], [], []
+    for i, (title, xml) in enumerate(copies):
+        if i == 0:
+            part, r, sid = stamp_part, rid, re.search(rb'sheetId="(\d+)"', entry.group(0)).group(1).decode()
+        else:
+            part = f"xl/worksheets/sheet{next_part}.xml"
+            next_part += 1
+            while f"rId{next_rid}" in used:
+                next_rid += 1
+            r = f"rId{next_rid}"
+            used.add(r)
+            sid = str(next_id)
+            next_id += 1
+            new_rels.append(f'<Relationship Type="{_WS_REL}" Target="/{part}" Id="{r}" />')
+            new_types.append(f'<Override PartName="/{part}" ContentType="{_WS_TYPE.decode()}" />')
+        entries.append(f'<sheet name="{_attr_escape(title)}" sheetId="{sid}" state="visible" r:id="{r}" />')
+        out_parts.append((part, xml))
+    parts["xl/workbook.xml"] = book[:entry.start()] + "".join(entries).encode() + book[entry.end():]
+    if new_rels:
+        end = rels.rfind(b"</Relationships>")
+        parts["xl/_rels/workbook.xml.rels"] = rels[:end] + "".join(new_rels).encode() + rels[end:]
+        types = parts["[Content_Types].xml"]
+        end = types.rfind(b"</Types>")
+        parts["[Content_Types].xml"] = types[:end] + "".join(new_types).encode() + types[end:]
+    out: list[tuple[str, bytes]] = []
+    for name, content in parts.items():
+        if name == stamp_part:
+            out.extend(out_parts)
+        else:
+            out.append((name, content))
+    return out
+
+
+def _without_sheet(parts: dict[str, bytes], title: str, part: str) -> list[tuple[str, bytes]]:
+    """The package without the sheet ``title`` (a stamp with no copies; it is the last
+    sheet and has no relationships of its own)."""
+    book = parts["xl/workbook.xml"]
+    entry = next(m for m in _SHEET_ENTRY.finditer(book)
+                 if f'name="{_attr_escape(title)}"'.encode() in m.group(0))
+    rid = re.search(rb'r:id="([^"]+)"', entry.group(0)).group(1)
+    parts["xl/workbook.xml"] = book[:entry.start()] + book[entry.end():]
+    parts["xl/_rels/workbook.xml.rels"] = re.sub(
+        rb'<Relationship\b[^>]*\bId="' + re.escape(rid) + rb'"[^>]*/>', b"",
+        parts["xl/_rels/workbook.xml.rels"])
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        f'<Override PartName="/{part}" ContentType="{_WS_TYPE.decode()}" />'.encode(), b"")
+    return [(n, c) for n, c in parts.items() if n != part]
+
+
+def save(wb: Workbook, target: Path | BinaryIO, *, compresslevel: int = 6) -> None:
+    """Save ``wb`` with the cells kept by its :class:`CellSheet` objects written into their
+    sheets and the copies of :func:`add_copies` in place of their stamp. openpyxl writes
+    its parts uncompressed into memory; every part is then compressed once, into
+    ``target``, dated as the workbook was made (:attr:`properties.created`), so that the
+    same figures on the same day give the same file."""
+    from openpyxl.writer.excel import ExcelWriter
+
     kept = {ws.title: s for ws in wb.worksheets if (s := _SHEETS.get(ws)) is not None}
-    if not kept:
-        wb.save(target)
-        return
+    stamp, copies = _COPIES.get(wb, (None, []))
+    if stamp is not None and stamp.title in kept:
+        raise ValueError("a stamp sheet keeps no cells of its own")
     # the rows first: their looks must be in the style table openpyxl saves
     rows = {title: s.rows_xml() for title, s in kept.items()}
+    copy_rows = [(title, ws, _SHEETS[ws].rows_xml()) for title, ws in copies]
     plain = io.BytesIO()
-    wb.save(plain)
+    with zipfile.ZipFile(plain, "w", zipfile.ZIP_STORED) as z:
+        ExcelWriter(wb, z).write_data()
     made = wb.properties.created
-    stamp = (made.year, made.month, made.day, made.hour, made.minute, made.second) \
+    stamp_time = (made.year, made.month, made.day, made.hour, made.minute, made.second) \
         if made is not None and made.year >= 1980 else (1980, 1, 1, 0, 0, 0)
-    with zipfile.ZipFile(plain) as z, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-        parts = {part: title for title, part in worksheet_parts(z) if title in kept}
-        for info in z.infolist():
-            content = z.read(info.filename)
-            title = parts.get(info.filename)
-            if title is not None:
-                content = _splice(content, kept[title], rows[title])
-            elif info.filename == "docProps/core.xml":
-                content = _modified_as_created(content)
-            # the parts dated as the workbook, so that a rebuild of the same figures on
-            # the same day is the same file (and a send log's SHA-256 still matches it)
-            info.date_time = stamp
-            out.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(plain) as z:
+        names = {title: part for title, part in worksheet_parts(z)}
+        parts = {info.filename: z.read(info.filename) for info in z.infolist()}
+    for title, sheet in kept.items():
+        parts[names[title]] = _splice(parts[names[title]], sheet, rows[title])
+    if stamp is not None:
+        stamp_part = names[stamp.title]
+        if copies:
+            cut = _copy_parts(parts[stamp_part])
+            ordered = _with_copies(parts, stamp.title, stamp_part,
+                                   [(title, _copy_xml(cut, ws, xml)) for title, ws, xml in copy_rows])
+        else:
+            ordered = _without_sheet(parts, stamp.title, stamp_part)
+    else:
+        ordered = list(parts.items())
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as out:
+        for name, content in ordered:
+            info = zipfile.ZipInfo(name, date_time=stamp_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, content)

@@ -46,7 +46,6 @@ import os
 import re
 import tempfile
 import unicodedata
-import weakref
 from concurrent.futures import ProcessPoolExecutor
 from copy import copy
 from dataclasses import asdict, dataclass, field, replace
@@ -64,6 +63,8 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook import Workbook
+from openpyxl.worksheet.cell_range import MultiCellRange
+from openpyxl.worksheet.dimensions import DimensionHolder, RowDimension
 from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.table import Table
 from openpyxl.worksheet.worksheet import Worksheet
@@ -248,16 +249,30 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-_STYLE_CACHES: "weakref.WeakKeyDictionary[Workbook, dict]" = weakref.WeakKeyDictionary()
-
-
 def _style_cache(wb: Workbook) -> dict:
-    """The looks made for ``wb`` so far (``setdefault`` would make a weak reference with a
-    callback on every call, a few per cell)."""
-    cache = _STYLE_CACHES.get(wb)
+    """The looks made for ``wb`` so far (kept on the workbook: looked up a few times per
+    cell, faster than a weak-keyed registry)."""
+    cache = wb.__dict__.get("_xl_addin_looks")
     if cache is None:
-        cache = _STYLE_CACHES[wb] = {}
+        cache = wb._xl_addin_looks = {}
     return cache
+
+
+class _StatementSheet:
+    """What a statement's layout needs of a worksheet, without one: the workbook (for
+    looks), row settings and merged ranges; the cells are kept by a
+    :class:`~.sheet_xml.CellSheet` from row 1 and written as a copy of the stamp sheet
+    (:func:`.sheet_xml.add_copies`). An openpyxl ``Worksheet`` costs more to make than the
+    whole statement costs to lay out."""
+
+    def __init__(self, wb: Workbook, title: str) -> None:
+        self.parent = wb
+        self.title = title
+        self.row_dimensions = DimensionHolder(worksheet=self, default_factory=self._add_row)
+        self.merged_cells = MultiCellRange()
+
+    def _add_row(self) -> RowDimension:
+        return RowDimension(self)
 
 
 def _look(cell: Cell, lang: str, fmt: str | None, bold: bool, color: str, size: float,
@@ -944,7 +959,8 @@ def _statement_copies(wb: Workbook, proto: Worksheet, sl: RegionSlice, lang: str
                                 f"{BODY_ROW} and below empty")
     copies = []
     for st in sl.statements:
-        ws = Worksheet(wb)
+        title = _sheet_name(f"{st.rep_id} {st.name}", taken)
+        ws = _StatementSheet(wb, title)
         for r, dim in proto.row_dimensions.items():
             ws.row_dimensions[r] = copy(dim)
             ws.row_dimensions[r].worksheet = ws
@@ -958,7 +974,7 @@ def _statement_copies(wb: Workbook, proto: Worksheet, sl: RegionSlice, lang: str
                 value = _filled(value, values, cell.coordinate)
             kept.put(r, c, value, cell._style, quote=False)
         _statement_body(ws, st, lang, widths)
-        copies.append((_sheet_name(f"{st.rep_id} {st.name}", taken), ws))
+        copies.append((title, ws))
     sheet_xml.add_copies(stamp, copies)
 
 

@@ -36,7 +36,7 @@ __all__ = ["CellSheet", "cell_sheet", "keep_cells", "add_copies", "copies_of", "
 _ROW = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
 _NUMBERS = (int, float, Decimal)
 
-_SHEETS: "weakref.WeakKeyDictionary[Worksheet, CellSheet]" = weakref.WeakKeyDictionary()
+_KEPT = "_xl_addin_kept"       # the attribute of a sheet that holds its CellSheet
 
 # A cell as kept: (value, style array) for a value written the plain way (text, a finite
 # number, None), else (value, style array, data type) as openpyxl's own rules type and
@@ -154,16 +154,17 @@ class CellSheet:
 
 def cell_sheet(ws: Worksheet) -> CellSheet | None:
     """The :class:`CellSheet` that keeps cells of ``ws``, if any."""
-    return _SHEETS.get(ws)
+    return ws.__dict__.get(_KEPT)
 
 
 def keep_cells(ws: Worksheet, first_row: int) -> CellSheet:
     """From now on the cells that :mod:`~xl_addin.reports.regional` writes into rows
     ``first_row`` and below of ``ws`` are kept by the returned :class:`CellSheet`; the
     workbook must then be saved with :func:`save`."""
-    if any(r >= first_row for r, _ in ws._cells):
+    if any(r >= first_row for r, _ in getattr(ws, "_cells", ())):
         raise ValueError(f"sheet {ws.title!r} already has cells from row {first_row} down")
-    sheet = _SHEETS[ws] = CellSheet(ws, first_row)
+    sheet = CellSheet(ws, first_row)
+    setattr(ws, _KEPT, sheet)
     return sheet
 
 
@@ -201,7 +202,7 @@ def add_copies(stamp: Worksheet, copies: list[tuple[str, Worksheet]]) -> None:
     is not part of the workbook). The sheet XML is written once per copy, straight into
     the package; openpyxl writes the stamp once. With no copies the stamp is left out."""
     for title, ws in copies:
-        sheet = _SHEETS.get(ws)
+        sheet = cell_sheet(ws)
         if sheet is None or sheet.first_row != 1:
             raise ValueError(f"copy {title!r}: its cells must be kept from row 1")
     _COPIES[stamp.parent] = (stamp, list(copies))
@@ -247,7 +248,7 @@ def _copy_parts(stamp_xml: bytes) -> tuple[bytes, bytes, bytes]:
 
 def _copy_xml(parts: tuple[bytes, bytes, bytes], ws: Worksheet, rows: bytes) -> bytes:
     head, middle, rest = parts
-    sheet = _SHEETS[ws]
+    sheet = cell_sheet(ws)
     return (widen_dimension(_DIMENSION_RESET.sub(rb'\g<1>A1\g<2>', head, count=1), sheet.extent())
             + rows + middle + _merge_xml(ws).encode() + rest)
 
@@ -336,13 +337,13 @@ def save(wb: Workbook, target: Path | BinaryIO, *, compresslevel: int = 6) -> No
     same figures on the same day give the same file."""
     from openpyxl.writer.excel import ExcelWriter
 
-    kept = {ws.title: s for ws in wb.worksheets if (s := _SHEETS.get(ws)) is not None}
+    kept = {ws.title: s for ws in wb.worksheets if (s := cell_sheet(ws)) is not None}
     stamp, copies = _COPIES.get(wb, (None, []))
     if stamp is not None and stamp.title in kept:
         raise ValueError("a stamp sheet keeps no cells of its own")
     # the rows first: their looks must be in the style table openpyxl saves
     rows = {title: s.rows_xml() for title, s in kept.items()}
-    copy_rows = [(title, ws, _SHEETS[ws].rows_xml()) for title, ws in copies]
+    copy_rows = [(title, ws, cell_sheet(ws).rows_xml()) for title, ws in copies]
     plain = io.BytesIO()
     with zipfile.ZipFile(plain, "w", zipfile.ZIP_STORED) as z:
         ExcelWriter(wb, z).write_data()

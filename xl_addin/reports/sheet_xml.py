@@ -329,14 +329,37 @@ def _without_sheet(parts: dict[str, bytes], title: str, part: str) -> list[tuple
     return [(n, c) for n, c in parts.items() if n != part]
 
 
+def _memory_writer():
+    """openpyxl's package writer with each worksheet written into memory, not into a
+    temporary file that is then read back and removed (as ``ExcelWriter.write_worksheet``
+    does, otherwise the same)."""
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.worksheet._writer import WorksheetWriter
+    from openpyxl.writer.excel import ExcelWriter
+
+    class MemoryWriter(ExcelWriter):
+        def write_worksheet(self, ws):
+            if self.workbook.write_only:      # pragma: no cover - not used here
+                return super().write_worksheet(ws)
+            ws._drawing = SpreadsheetDrawing()
+            ws._drawing.charts = ws._charts
+            ws._drawing.images = ws._images
+            out = io.BytesIO()
+            writer = WorksheetWriter(ws, out=out)
+            writer.write()
+            ws._rels = writer._rels
+            self._archive.writestr(ws.path[1:], out.getvalue())
+            self.manifest.append(ws)
+
+    return MemoryWriter
+
+
 def save(wb: Workbook, target: Path | BinaryIO, *, compresslevel: int = 6) -> None:
     """Save ``wb`` with the cells kept by its :class:`CellSheet` objects written into their
     sheets and the copies of :func:`add_copies` in place of their stamp. openpyxl writes
     its parts uncompressed into memory; every part is then compressed once, into
     ``target``, dated as the workbook was made (:attr:`properties.created`), so that the
     same figures on the same day give the same file."""
-    from openpyxl.writer.excel import ExcelWriter
-
     kept = {ws.title: s for ws in wb.worksheets if (s := cell_sheet(ws)) is not None}
     stamp, copies = _COPIES.get(wb, (None, []))
     if stamp is not None and stamp.title in kept:
@@ -346,7 +369,7 @@ def save(wb: Workbook, target: Path | BinaryIO, *, compresslevel: int = 6) -> No
     copy_rows = [(title, ws, cell_sheet(ws).rows_xml()) for title, ws in copies]
     plain = io.BytesIO()
     with zipfile.ZipFile(plain, "w", zipfile.ZIP_STORED) as z:
-        ExcelWriter(wb, z).write_data()
+        _memory_writer()(wb, z).write_data()
     made = wb.properties.created
     stamp_time = (made.year, made.month, made.day, made.hour, made.minute, made.second) \
         if made is not None and made.year >= 1980 else (1980, 1, 1, 0, 0, 0)

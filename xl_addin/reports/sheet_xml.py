@@ -190,8 +190,7 @@ def _splice(xml: bytes, sheet: CellSheet, rows: bytes) -> bytes:
 
 # ----------------------------------------------------------------------------- sheet copies
 
-_COPIES: "weakref.WeakKeyDictionary[Workbook, tuple[Worksheet, list[tuple[str, Worksheet]]]]" = \
-    weakref.WeakKeyDictionary()
+_COPIES = "_xl_addin_copies"     # the attribute of a workbook that holds its stamp and copies
 
 
 def add_copies(stamp: Worksheet, copies: list[tuple[str, Worksheet]]) -> None:
@@ -205,12 +204,12 @@ def add_copies(stamp: Worksheet, copies: list[tuple[str, Worksheet]]) -> None:
         sheet = cell_sheet(ws)
         if sheet is None or sheet.first_row != 1:
             raise ValueError(f"copy {title!r}: its cells must be kept from row 1")
-    _COPIES[stamp.parent] = (stamp, list(copies))
+    setattr(stamp.parent, _COPIES, (stamp, list(copies)))
 
 
 def copies_of(wb: Workbook) -> tuple[Worksheet | None, list[tuple[str, Worksheet]]]:
     """The stamp sheet of ``wb`` and its copies given to :func:`add_copies` (None, [])."""
-    return _COPIES.get(wb, (None, []))
+    return wb.__dict__.get(_COPIES, (None, []))
 
 
 def _merge_xml(ws: Worksheet) -> str:
@@ -361,7 +360,7 @@ def save(wb: Workbook, target: Path | BinaryIO, *, compresslevel: int = 6) -> No
     ``target``, dated as the workbook was made (:attr:`properties.created`), so that the
     same figures on the same day give the same file."""
     kept = {ws.title: s for ws in wb.worksheets if (s := cell_sheet(ws)) is not None}
-    stamp, copies = _COPIES.get(wb, (None, []))
+    stamp, copies = copies_of(wb)
     if stamp is not None and stamp.title in kept:
         raise ValueError("a stamp sheet keeps no cells of its own")
     # the rows first: their looks must be in the style table openpyxl saves

@@ -221,3 +221,20 @@ def test_backup_and_atomic_replace_as_before(sample_master):
     assert sample_master.with_name(sample_master.name + ".bak").read_bytes() == before
     assert not list(sample_master.parent.glob(".~xl_addin_*"))
     assert not list(sample_master.parent.glob("*.skeleton"))
+
+
+def test_recalc_does_not_load_the_dashboard_it_rebuilds(sample_master, tmp_path):
+    """A recalculation rebuilds the Dashboard, so its old cells, merges and charts are left
+    out of the skeleton; a save without the rebuild is refused rather than losing it."""
+    book = XlsxBook.open(sample_master, splice=True, fresh_dashboard=True)
+    assert book._splice.emptied_dashboard == ZH["dashboard"]
+    ws = book.wb[ZH["dashboard"]]
+    assert not ws._cells and not ws.merged_cells.ranges and not ws._charts
+    for name in book._splice.outputs:
+        book.write_table(name, book.raw_tables()[name].rows, "zh")
+    with pytest.raises(RuntimeError, match="Dashboard"):
+        book._splice.save(book.wb, tmp_path / "x.xlsx")
+    fast, slow = both_ways(sample_master, tmp_path)     # (recalc_master empties it)
+    assert differences(fast, slow) == []
+    with zipfile.ZipFile(fast) as z:
+        assert any(n.startswith("xl/charts/") for n in z.namelist())

@@ -85,3 +85,8 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.items:
             raise InputError(self.items)
+
+
+class WorkbookError(Exception):
+    """A workbook that cannot be opened or saved; the message says why and what to do
+    (the CLI's exit 2). Also importable from :mod:`xl_addin.workbook.xlsx`."""

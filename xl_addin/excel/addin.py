@@ -9,7 +9,7 @@ the repository:
   class that the *installed* xlwings package ships as text (``xlwings_custom_addin.bas`` and
   ``addin/Dictionary.cls``). They are read from site-packages at build time, never copied into
   this repository. The binary VBA project is written with the ``ms-ovba`` package;
-* the OOXML package around them is assembled here with :mod:`zipfile`.
+* the OOXML package around them is assembled here and written by :mod:`xl_addin.ooxml`.
 
 Settings. xlwings' VBA looks its settings up by a project name: a sheet named
 ``<name>.conf`` in the active workbook or in the add-in, then ``<name>.conf`` beside the active
@@ -39,7 +39,6 @@ import sys
 import tempfile
 import threading
 import uuid
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Literal, Sequence
@@ -62,7 +61,8 @@ from ms_ovba.Views.project_view import ProjectView
 from ms_ovba.Views.projectWm import ProjectWm
 from ms_ovba.vbaProject import VbaProject
 
-from xl_addin import __version__
+from xl_addin import __version__, ooxml
+from xl_addin.ooxml import names
 from xl_addin.paths import template_path
 
 ADDIN_FILENAME = "xl_addin.xlam"
@@ -512,28 +512,28 @@ def missing_actions(xml_text: str, sources: Sequence[VbaSource]) -> list[str]:
 # OOXML package
 # --------------------------------------------------------------------------------------------
 
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+# The format's names and serialisers are xl_addin.ooxml's; this module only says what the
+# add-in's package holds.
+_NS_MAIN, _NS_REL, _NS_PKG_REL, _XML_DECL = names.MAIN, names.DOC_REL, names.PKG_REL, names.XML_DECL
 
-CT_ADDIN = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
-CT_VBA = "application/vnd.ms-office.vbaProject"
-CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
-CT_CORE = "application/vnd.openxmlformats-package.core-properties+xml"
-CT_APP = "application/vnd.openxmlformats-officedocument.extended-properties+xml"
+CT_ADDIN = names.CT_ADDIN
+CT_VBA = names.CT_VBA
+CT_SHEET = names.CT_SHEET
+CT_STYLES = names.CT_STYLES
+CT_CORE = names.CT_CORE
+CT_APP = names.CT_APP
 
-REL_OFFICE_DOCUMENT = f"{_NS_REL}/officeDocument"
-REL_RIBBON = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
-REL_VBA = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
-REL_WORKSHEET = f"{_NS_REL}/worksheet"
-REL_STYLES = f"{_NS_REL}/styles"
-REL_CORE = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
-REL_APP = f"{_NS_REL}/extended-properties"
+REL_OFFICE_DOCUMENT = names.REL_OFFICE_DOCUMENT
+REL_RIBBON = names.REL_RIBBON
+REL_VBA = names.REL_VBA
+REL_WORKSHEET = names.REL_WORKSHEET
+REL_STYLES = names.REL_STYLES
+REL_CORE = names.REL_CORE
+REL_APP = names.REL_APP
 
 
 def _content_types_xml() -> str:
+    defaults = {"rels": names.CT_RELS, "xml": names.CT_XML, "bin": CT_VBA}
     overrides = {
         "/xl/workbook.xml": CT_ADDIN,
         "/xl/worksheets/sheet1.xml": CT_SHEET,
@@ -541,25 +541,11 @@ def _content_types_xml() -> str:
         "/docProps/core.xml": CT_CORE,
         "/docProps/app.xml": CT_APP,
     }
-    rows = [
-        '<Default Extension="rels" '
-        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>',
-        '<Default Extension="xml" ContentType="application/xml"/>',
-        f'<Default Extension="bin" ContentType="{CT_VBA}"/>',
-    ]
-    rows += [f'<Override PartName="{p}" ContentType="{ct}"/>' for p, ct in overrides.items()]
-    body = "".join(rows)
-    return (
-        f'{_XML_DECL}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        f"{body}</Types>"
-    )
+    return ooxml.content_types_xml(defaults, overrides).decode("utf-8")
 
 
 def _relationships_xml(rels: Sequence[tuple[str, str, str]]) -> str:
-    body = "".join(
-        f'<Relationship Id="{rid}" Type="{kind}" Target="{target}"/>' for rid, kind, target in rels
-    )
-    return f'{_XML_DECL}<Relationships xmlns="{_NS_PKG_REL}">{body}</Relationships>'
+    return ooxml.rels_xml(rels).decode("utf-8")
 
 
 def _root_rels_xml() -> str:
@@ -687,11 +673,7 @@ def addin_parts(ribbon: str, vba_project: bytes) -> list[tuple[str, bytes]]:
 
 
 def _write_zip(path: Path, parts: Sequence[tuple[str, bytes]]) -> None:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in parts:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
+    ooxml.write_package(path, parts, date_time=_ZIP_TIME)
 
 
 def build_addin(out_dir: Path) -> Path:

@@ -19,7 +19,7 @@ cells, so a values-only refresh moves them too. The numbers are computed by
 :func:`dashboard_figures` (no workbook involved) and written as values, so the sheet reads
 the same in Excel, LibreOffice and a file preview; the formulas' results are computed here
 as well (:func:`dashboard_formula_results`) and stored in the saved file
-(:mod:`.cached`), so a preview that does not calculate shows them too. The sheet is
+(the save stores them, :func:`xl_addin.ooxml.save_openpyxl`), so a preview that does not calculate shows them too. The sheet is
 replaced on every call: calling twice leaves one set of cards, blocks and charts.
 """
 from __future__ import annotations
@@ -47,7 +47,6 @@ from ..core.model import QUARTERS, PlanInputs, plan_labels
 from ..core.money import dec
 from . import schema, styles
 from .styles import CellLook
-from .cached import remember
 from .parse import norm_label
 from .tables import set_value
 
@@ -821,14 +820,14 @@ def write_cells(ws: Worksheet, cells: Mapping[str, Any]) -> None:
 
 
 def refresh_dashboard(wb: Workbook, results: Mapping[str, pd.DataFrame], inputs: PlanInputs,
-                      lang: str) -> None:
+                      lang: str) -> dict[tuple[str, str], Any]:
     """(Re)build the Dashboard sheet from the output tables in ``results`` (contract table
     name -> frame) and the plan. Replaces the sheet, so fetch it again from ``wb`` after.
 
     The cells come from :func:`dashboard_cells` (formulas read the tables where
     :func:`places_from_workbook` finds them); the look, merges, conditional formats and
-    charts are made here. The formulas' results are left on ``wb``
-    (:func:`~.cached.remember`) for :func:`~.xlsx.save_atomic` to store in the file."""
+    charts are made here. Returns the formulas' results, (sheet title, "A1") -> value, for
+    the save to store in the file (``save_atomic(..., results=...)``)."""
     content = _content(results, inputs, lang, places_from_workbook(wb))
     ws = _fresh_sheet(wb, lang)
     ws["B1"].font = styles.font(lang, size=18, bold=True, color=styles.TITLE_INK)
@@ -844,4 +843,4 @@ def refresh_dashboard(wb: Workbook, results: Mapping[str, pd.DataFrame], inputs:
             # "3 / 0" as the text it is instead of parsing it into a number or a date.
             ws[address].number_format = "@"
     _write_charts(ws, content, lang)
-    remember(wb, {(ws.title, address): value for address, value in content.results.items()})
+    return {(ws.title, address): value for address, value in content.results.items()}

@@ -61,7 +61,7 @@ def recalc_master(path: Path | str, *, as_of: dt.date | None = None,
     the big sheets' rows out of it (:mod:`.splice`), with the same result, much faster."""
     path = Path(path)
     check_not_locked(path)
-    book = XlsxBook.open(path, splice=splice)
+    book = XlsxBook.open(path, splice=splice, fresh_dashboard=splice)
     outcome = recalc(book, as_of=as_of, now=now)
     book.wb.calculation.fullCalcOnLoad = True
     book.save(path)
@@ -147,8 +147,31 @@ def import_table(path: Path | str, table: str, csv_path: Path | str) -> int:
     map_columns(raw, spec, problems)
     rows = typed_rows(raw, spec, problems)
     problems.raise_if_any()
+    keys = spec.keys
+    write_imported(path, table, [[rec.get(k) for k in keys] for _, rec in rows])
+    return len(rows)
+
+
+def write_imported(path: Path | str, table: str, rows: list[list[Any]]) -> None:
+    """Save typed ``rows`` (contract key order) as input table ``table``'s data rows. Only
+    that table's sheet part is rewritten (:func:`~.table_write.replace_rows`); a workbook
+    that path cannot take safely is loaded and saved through openpyxl, with the same result."""
+    from .. import ooxml
+    from .table_write import replace_rows
+    from .xlsx import _table_places, check_openable
+
+    path = Path(path)
+    check_not_locked(path)
+    check_openable(path)
+    try:
+        pkg = ooxml.Package(path.read_bytes(), name=str(path))
+    except OSError as e:
+        raise WorkbookError(f"{path}: cannot be read ({e.strerror or e})") from None
+    with pkg:
+        _table_places(pkg, path)     # every contract table's range checked, as a full open does
+        if replace_rows(path, table, rows, pkg):
+            return
     book = XlsxBook.open(path)
     lang = detect_lang(book.raw_tables())
-    book.write_table(table, [[rec.get(k) for k in spec.keys] for _, rec in rows], lang)
+    book.write_table(table, rows, lang)
     book.save(path)
-    return len(rows)

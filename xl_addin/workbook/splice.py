@@ -29,46 +29,33 @@ workbook. Either way the result is the same workbook; only the time differs.
 """
 from __future__ import annotations
 
-import datetime as dt
 import io
-import math
 import re
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Callable, Sequence
-from xml.sax.saxutils import escape
 
 from openpyxl.cell import Cell
-from openpyxl.compat import safe_string
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import range_boundaries
-from openpyxl.utils.datetime import to_excel, to_ISO8601
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.filters import AutoFilter
 
+from .. import ooxml
+from ..ooxml import cells as _cells
+from ..ooxml.cells import openpyxl_cell
+from ..ooxml.names import ERROR_CODES
+from ..ooxml.sheet import SheetXmlError, column_letter as get_column_letter, parse_range as range_boundaries
+from ..ooxml.sheet import rows_span as _rows_span, widen_dimension as _widen
 from . import schema, styles
-from .tables import FORMULA_PREFIXES as _FORMULA_PREFIXES
 from .tables import cell_value, column_positions, looks_like_formula, set_value
-from .xlsx import _NS, _TABLE_REL, _rels
 
-_SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 _ROW_TAG = re.compile(rb"<row\b([^>]*)>")
 _R_ATTR = re.compile(rb'\sr="(\d+)"')
 _ROW_PLAIN_ATTR = re.compile(rb'\s(?:r|spans)="[^"]*"')
 _ROW_EXTRA = re.compile(rb'<row\b(?=[^>]*\s(?!r=|spans=)[\w:]+=)')
 _DIM = re.compile(rb'<dimension\s+ref="([^"]*)"\s*/>')
-_SST_ITEM = re.compile(rb"<si>(.*?)</si>|<si\s*/>", re.S)
 _SHARED_CELL = re.compile(rb'<c((?:\s+[\w:]+="[^"]*")*?)\s+t="s"((?:\s+[\w:]+="[^"]*")*)\s*>'
                           rb"\s*<v>(\d+)</v>\s*</c>")
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")   # openpyxl's ILLEGAL_CHARACTERS_RE, one class
-ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
 _CHUNK_ROWS = 4096
-_FAST_NUMBERS = {int, float, Decimal, type(None)}
-_FAST_TEXT = {str, type(None)}
-_ERROR_SET = frozenset(ERROR_CODES)
-_MARKUP = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
 COMPRESSLEVEL = 1   # the big sheets: zlib level 1 is 3-4x faster than 6; the file is about a third larger
 
 
@@ -93,39 +80,17 @@ class _Unsafe(Exception):
     """This sheet (or workbook) cannot be stripped safely; load it whole."""
 
 
-def _table_parts(z: zipfile.ZipFile, sheet_part: str) -> list[tuple[str, str]]:
+def _table_parts(pkg: ooxml.Package, sheet_part: str) -> list[tuple[str, str]]:
     """(name, ref) of every table (contract or not) on a sheet."""
-    from xml.etree import ElementTree as ET
-
-    out = []
-    for _, kind, part in _rels(z, sheet_part):
-        if kind == _TABLE_REL and part in z.NameToInfo:
-            t = ET.fromstring(z.read(part))
-            out.append((t.get("name") or t.get("displayName") or "", t.get("ref") or ""))
-    return out
+    return [(t.name, t.ref) for t in pkg.tables() if t.sheet_part == sheet_part]
 
 
-def worksheet_parts(z: zipfile.ZipFile) -> list[tuple[str, str]]:
-    """(title, part) of every worksheet, in workbook order."""
-    from xml.etree import ElementTree as ET
-
-    rels = {rid: part for rid, _, part in _rels(z, "xl/workbook.xml")}
-    book = ET.fromstring(z.read("xl/workbook.xml"))
-    out = []
-    for sheet in book.findall("m:sheets/m:sheet", _NS):
-        part = rels.get(sheet.get(f"{{{_NS['r']}}}id"))
-        if part is not None and part in z.NameToInfo:
-            out.append((sheet.get("name"), part))
-    return out
-
-
-def _shared_strings(z: zipfile.ZipFile) -> list[bytes] | None:
-    """The raw content of every shared-string item (``<t>`` or rich-text runs, which an
-    inline string ``<is>`` takes as they are); None when the package has none."""
-    for _, kind, part in _rels(z, "xl/workbook.xml"):
-        if kind == _SST_REL and part in z.NameToInfo:
-            return [m.group(1) or b"" for m in _SST_ITEM.finditer(z.read(part))]
-    return None
+def worksheet_parts(pkg) -> list[tuple[str, str]]:
+    """(title, part) of every worksheet, in workbook order (a :class:`~xl_addin.ooxml.Package`,
+    or a ``zipfile.ZipFile``, kept for callers of the old helper)."""
+    if not isinstance(pkg, ooxml.Package):
+        pkg = ooxml.Package(pkg.fp if hasattr(pkg, "fp") else pkg)
+    return pkg.sheets()
 
 
 def _inline_shared(body: bytes, sst: list[bytes] | None) -> bytes:
@@ -154,18 +119,10 @@ def _inline_shared(body: bytes, sst: list[bytes] | None) -> bytes:
 def _split_rows(xml: bytes, first_row: int) -> tuple[int, int]:
     """(start, end): the byte range of the rows numbered ``first_row`` and below, within
     ``<sheetData>``. Every row before it must carry its number."""
-    # ("<" is always escaped in text and attribute values, so these are the elements)
-    start, end = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
-    if start < 0 or end < start:
-        raise _Unsafe("no plain <sheetData> element")
-    start += len(b"<sheetData>")
-    for m in _ROW_TAG.finditer(xml, start, end):
-        r = _R_ATTR.search(m.group(1))
-        if r is None:
-            raise _Unsafe("a row without its number")
-        if int(r.group(1)) >= first_row:
-            return m.start(), end
-    return end, end
+    try:
+        return _rows_span(xml, first_row)
+    except SheetXmlError as e:
+        raise _Unsafe(str(e)) from None
 
 
 def _last_row(xml: bytes, start: int, end: int) -> int | None:
@@ -199,8 +156,8 @@ def _letters_pattern(min_col: int, max_col: int) -> re.Pattern:
     return re.compile(rb'<c(?=[\s>/])(?![^>]*\sr="(?:' + letters + rb')\d)')
 
 
-def _plan_sheet(z: zipfile.ZipFile, title: str, part: str, sst, read) -> _Strip | None:
-    tables = _table_parts(z, part)
+def _plan_sheet(pkg: ooxml.Package, title: str, part: str, sst, read) -> _Strip | None:
+    tables = _table_parts(pkg, part)
     if not tables:
         return None
     specs = [schema.TABLES.get(name) for name, _ in tables]
@@ -240,37 +197,55 @@ def _plan_sheet(z: zipfile.ZipFile, title: str, part: str, sst, read) -> _Strip 
     return None
 
 
-def plan(data: bytes, read: Callable[[str], bytes] | None = None) -> "SplicePlan | None":
-    """Which sheets of the package ``data`` to strip; None when none can be. ``read`` gives
-    a part's content (a cache shared with the table reader); by default it is unzipped."""
+_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="'
+                + ooxml.names.MAIN.encode() + b'"><sheetData/></worksheet>')
+
+
+def plan(pkg: ooxml.Package, read: Callable[[str], bytes] | None = None, *,
+         fresh_dashboard: bool = False) -> "SplicePlan | None":
+    """Which sheets of the package ``pkg`` to strip; None when none can be. ``read`` gives
+    a part's content (a cache shared with the table reader); by default ``pkg.read``.
+
+    With ``fresh_dashboard`` (the caller rebuilds the Dashboard, which replaces the sheet),
+    the old Dashboard's cells, merged ranges and charts are not given to openpyxl either:
+    the skeleton holds an empty sheet in its place, and :meth:`SplicePlan.save` refuses to
+    save unless :meth:`SplicePlan.dashboard_rebuilt` was called."""
     strips: dict[str, _Strip] = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        read = read or z.read
-        sst = None
-        sheets = worksheet_parts(z)
-        if any(b't="s"' in read(part) for _, part in sheets):
-            sst = _shared_strings(z)
-        for title, part in sheets:
-            try:
-                strip = _plan_sheet(z, title, part, sst, read)
-            except _Unsafe:
-                strip = None
-            if strip is not None:
-                strips[title] = strip
-        if not strips:
-            return None
-        by_part = {s.part: s for s in strips.values()}
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
-            for info in z.infolist():
-                strip = by_part.get(info.filename)
-                content = read(info.filename) if strip is not None else z.read(info.filename)
-                if strip is not None:
-                    start, end = strip.cut
-                    shells = strip.body if strip.table else b""
-                    content = content[:start] + shells + content[end:]
-                out.writestr(info.filename, content)
-    return SplicePlan(strips, buf.getvalue())
+    read = read or pkg.read
+    sst = None
+    sheets = pkg.sheets()
+    if any(b't="s"' in read(part) for _, part in sheets):
+        sst = pkg.shared_strings()
+    for title, part in sheets:
+        try:
+            strip = _plan_sheet(pkg, title, part, sst, read)
+        except _Unsafe:
+            strip = None
+        if strip is not None:
+            strips[title] = strip
+    if not strips:
+        return None
+    changes = {}
+    for s in strips.values():
+        content = read(s.part)
+        start, end = s.cut
+        changes[s.part] = content[:start] + (s.body if s.table else b"") + content[end:]
+    emptied = None
+    if fresh_dashboard:
+        board = schema.SHEETS["dashboard"]
+        titles = dict(sheets)
+        emptied = next((t for t in (board.zh, board.en) if t in titles and t not in strips), None)
+        if emptied is not None:
+            part = titles[emptied]
+            changes[part] = _EMPTY_SHEET
+            if ooxml.rels_part_name(part) in pkg:
+                changes[ooxml.rels_part_name(part)] = None   # its drawing and charts
+    buf = io.BytesIO()
+    # every other part copied as it is compressed; the stripped sheets stored (openpyxl reads them once)
+    ooxml.rewrite(pkg, buf, changes, compress=False)
+    out = SplicePlan(strips, buf.getvalue())
+    out.emptied_dashboard = emptied
+    return out
 
 
 def _rows_after(xml: bytes, start: int, end: int, last: int) -> bytes:
@@ -291,62 +266,30 @@ def _rows_after(xml: bytes, start: int, end: int, last: int) -> bytes:
 
 
 # ----------------------------------------------------------------------------- cells
+# (the cell XML is :mod:`xl_addin.ooxml.cells`; these names stay for the regional writer)
 
 def text_cell_xml(ref: str, sid: int, text: str) -> str:
-    text = text[:32767]
-    if _ILLEGAL.search(text):
-        from openpyxl.utils.exceptions import IllegalCharacterError
-
-        raise IllegalCharacterError(f"{text} cannot be used in worksheets.")
-    if not text:
-        return f'<c r="{ref}" s="{sid}" t="inlineStr"/>'
-    space = ' xml:space="preserve"' if text.strip() and text.strip() != text else ""
-    return f'<c r="{ref}" s="{sid}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+    return _cells.text(ref, sid, text, truncate=True)
 
 
-def _finite(col: list[Any], kinds: set[type]) -> bool:
-    """No NaN or infinity among the numbers of a column (they are written as blanks)."""
-    if Decimal in kinds and not all(v.is_finite() for v in col if type(v) is Decimal):
-        return False
-    if float in kinds and not all(math.isfinite(v) for v in col if type(v) is float):
-        return False
-    return True
+def cell_xml(wb: Workbook, cell: Cell, ref: str) -> str:
+    """What openpyxl writes for ``cell`` (any value type), given its style is registered."""
+    return openpyxl_cell(wb, cell, ref)
 
 
 def row_attributes(dims, row: int) -> str:
     """A row's settings (height, hidden, ...) as the attributes openpyxl writes on its
     ``<row>``; ``dims`` is the sheet's ``row_dimensions``."""
-    return "".join(f' {k}="{escape(v, {chr(34): "&quot;"})}"' for k, v in dims.get(row, {}))
+    return _cells_row_attrs(dims.get(row, {}))
+
+
+def _cells_row_attrs(pairs) -> str:
+    return "".join(f' {k}="{_cells.escape_attr(v)}"' for k, v in pairs)
 
 
 def widen_dimension(head: bytes, extent: tuple[int, int, int, int] | None) -> bytes:
-    """Sheet XML (up to its rows) whose ``<dimension>`` also covers ``extent`` (min_col,
-    min_row, max_col, max_row): the cells written into it after openpyxl saved it."""
-    dim = _DIM.search(head)
-    if not dim or not extent:
-        return head
-    a = range_boundaries(dim.group(1).decode()) if b":" in dim.group(1) else None
-    b = extent
-    if a is not None and None not in a:
-        b = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-    ref = f"{get_column_letter(b[0])}{b[1]}:{get_column_letter(b[2])}{b[3]}".encode()
-    return head[:dim.start(1)] + ref + head[dim.end(1):]
-
-
-def cell_xml(wb: Workbook, cell: Cell, ref: str) -> str:
-    """What openpyxl writes for ``cell`` (any value type), given its style is registered."""
-    sid = wb._cell_styles.add(cell._style)
-    kind, value = cell.data_type, cell._value
-    if kind == "s":
-        return text_cell_xml(ref, sid, value)
-    if kind == "d":
-        if wb.iso_dates and not isinstance(value, dt.timedelta):
-            kind, value = "d", to_ISO8601(value)
-        else:
-            kind, value = "n", to_excel(value, wb.epoch)
-    if value is None or value == "":
-        return f'<c r="{ref}" s="{sid}" t="{kind}"/>'
-    return f'<c r="{ref}" s="{sid}" t="{kind}"><v>{escape(safe_string(value))}</v></c>'
+    """Sheet XML (up to its rows) whose ``<dimension>`` also covers ``extent``."""
+    return _widen(head, extent)
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -357,6 +300,12 @@ class SplicePlan:
     def __init__(self, strips: dict[str, _Strip], skeleton: bytes):
         self.strips = strips
         self.skeleton = skeleton
+        self.emptied_dashboard: str | None = None   # the Dashboard left out of the skeleton
+        self._dashboard_rebuilt = False
+
+    def dashboard_rebuilt(self) -> None:
+        """The caller has rebuilt the Dashboard sheet (so an emptied one may be saved)."""
+        self._dashboard_rebuilt = True
 
     @property
     def outputs(self) -> set[str]:
@@ -426,41 +375,22 @@ class SplicePlan:
 
         number = (int, float, Decimal)
 
-        def one(j: int, rn: str, v: Any) -> str:
-            """Any value, one cell (what a fast column below cannot take)."""
-            ref = letters[j] + rn
+        def one(j: int, ref: str, v: Any) -> str:
+            """Any value, one cell (what a fast column cannot take)."""
             t = type(v)
             if t is not int and t is not str and v is not None:
                 v = cell_value(v)
                 t = type(v)
             if t in number:
-                return f'<c r="{ref}" s="{plain[j]}" t="n"><v>{"%.16g" % v}</v></c>'
+                return _cells.number(ref, plain[j], v)
             if v is None:
-                return f'<c r="{ref}" s="{plain[j]}" t="n"/>'
+                return _cells.blank(ref, plain[j])
             if t is str and not looks_like_formula(v) and v not in ERROR_CODES:
                 return text_cell_xml(ref, plain[j], v)
             return special(j, v, ref)   # bool, dates, error codes, text kept from being a formula
 
         def column(j: int, rns: list[str], col: list[Any]) -> list[str]:
-            """One column's cells. A column of plain numbers or plain text (and blanks) is
-            written in one go; anything else cell by cell (:func:`one`)."""
-            letter, sid = letters[j], plain[j]
-            blank = f' s="{sid}" t="n"/>'
-            kinds_here = set(map(type, col))
-            if kinds_here <= _FAST_NUMBERS and _finite(col, kinds_here):
-                return [f'<c r="{letter}{rn}"{blank}' if v is None else
-                        f'<c r="{letter}{rn}" s="{sid}" t="n"><v>{"%.16g" % v}</v></c>'
-                        for rn, v in zip(rns, col)]
-            if kinds_here <= _FAST_TEXT:
-                texts = [v for v in col if v is not None]
-                joined = "\x20".join(texts)
-                if not (_MARKUP.search(joined) or _ERROR_SET.intersection(texts) or any(
-                        len(v) > 32767 or v[:1] in _FORMULA_PREFIXES or v.strip() != v or not v
-                        for v in texts)):
-                    return [f'<c r="{letter}{rn}"{blank}' if v is None else
-                            f'<c r="{letter}{rn}" s="{sid}" t="inlineStr"><is><t>{v}</t></is></c>'
-                            for rn, v in zip(rns, col)]
-            return [one(j, rn, v) for rn, v in zip(rns, col)]
+            return _cells.column(letters[j], plain[j], rns, col, lambda ref, v: one(j, ref, v))
 
         chunks = strip.rows
         chunks.clear()
@@ -476,34 +406,30 @@ class SplicePlan:
             chunks.append(xml.encode())
         strip.extent = range_boundaries(new_ref)
 
-    def save(self, wb: Workbook, target: Path) -> None:
-        """Save ``wb`` (the skeleton) with openpyxl, then write ``target`` with the rows of
-        every stripped sheet back in place. Formula results remembered on ``wb`` are stored
-        (:func:`~.cached.store_formula_results`) in the small skeleton package."""
-        from .cached import remembered, store_formula_results
-
+    def save(self, wb: Workbook, target, results=None) -> None:
+        """Write ``target`` (a path or binary file object) once: ``wb`` (the skeleton) as
+        openpyxl serialises it, with the rows of every stripped sheet back in place and
+        the formula ``results`` ((sheet, "A1") -> value) stored (:func:`~xl_addin.ooxml.save_openpyxl`)."""
         missing = [s.table for s in self.strips.values() if s.table and s.extent is None]
         if missing:  # recalc writes every output table; anything else is a caller's bug
             raise RuntimeError(f"output table(s) {', '.join(missing)} were not written")
-        skeleton = target.with_name(target.name + ".skeleton")
-        try:
-            wb.save(skeleton)
-            store_formula_results(skeleton, remembered(wb), strict=False)
-            with zipfile.ZipFile(skeleton) as z, \
-                    zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL) as out:
-                parts = dict(worksheet_parts(z))
-                spliced = {parts[s.title]: s for s in self.strips.values()}
-                for info in z.infolist():
-                    strip = spliced.get(info.filename)
-                    if strip is None:
-                        out.writestr(info, z.read(info.filename), compresslevel=6)
-                    else:
-                        self._write_sheet(out, info, z.read(info.filename), strip)
-        finally:
-            skeleton.unlink(missing_ok=True)
+        if self.emptied_dashboard is not None and not self._dashboard_rebuilt:
+            raise RuntimeError(f"the Dashboard ({self.emptied_dashboard}) was not rebuilt")
+        levels: dict[str, int] = {}
+
+        def sheets(pkg: ooxml.Package) -> dict[str, list[bytes]]:
+            parts = dict(pkg.sheets())
+            out = {}
+            for s in self.strips.values():
+                part = parts[s.title]
+                out[part] = self._sheet_pieces(pkg.read(part), s)
+                levels[part] = COMPRESSLEVEL
+            return out
+
+        ooxml.save_openpyxl(wb, target, results=results, sheets=sheets, levels=levels)
 
     @staticmethod
-    def _write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, xml: bytes, strip: _Strip) -> None:
+    def _sheet_pieces(xml: bytes, strip: _Strip) -> list[bytes]:
         after = b""
         if b"<sheetData>" in xml:
             start, end = _split_rows(xml, strip.first_row)
@@ -518,17 +444,6 @@ class SplicePlan:
                 raise RuntimeError(f"sheet {strip.title!r}: no sheetData in the saved sheet")
             head, tail = xml[:m.start()] + b"<sheetData>", b"</sheetData>" + xml[m.end():]
         head = widen_dimension(head, strip.extent)
-        zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-        zi.compress_type = zipfile.ZIP_DEFLATED
-        for attr in ("compress_level", "_compresslevel"):   # 3.13+ / 3.11-3.12
-            if hasattr(zipfile.ZipInfo, attr):
-                setattr(zi, attr, COMPRESSLEVEL)
-                break
         pieces = [head, *strip.rows, after] if strip.table else [head, strip.body]
         pieces.append(tail)
-        # The size known up front lets zipfile use Zip64 only for a part that needs it
-        # (over 2 GB): Excel reports a file with needless Zip64 headers as damaged.
-        zi.file_size = sum(map(len, pieces))
-        with out.open(zi, "w") as f:
-            for piece in pieces:
-                f.write(piece)
+        return pieces

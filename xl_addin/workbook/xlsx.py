@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import posixpath
 import re
 import shutil
 import tempfile
@@ -17,15 +16,15 @@ from typing import Any
 import openpyxl
 from openpyxl.workbook.workbook import Workbook
 
+from .. import ooxml
+from ..errors import WorkbookError
 from . import schema
-from .cached import remembered, store_formula_results
 from .parse import RawTable
 
+__all__ = ["WorkbookError", "XlsxBook", "check_openable", "check_not_locked", "load",
+           "save_atomic", "replace_atomic", "raw_tables"]
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-class WorkbookError(Exception):
-    """A workbook that cannot be opened or saved; the message says why and what to do."""
 
 
 def _is_encrypted_ooxml(path: Path) -> bool:
@@ -53,6 +52,9 @@ def check_openable(path: Path) -> None:
         raise WorkbookError(f"{path}: this is an old .xls workbook; save it as .xlsx in Excel first")
     if not zipfile.is_zipfile(path):
         raise WorkbookError(f"{path}: not an .xlsx workbook (the file is not an Office Open XML package)")
+    # zip entries, each part's inflated size and ratio, the shared strings (a zip bomb is
+    # refused here, before openpyxl or calamine inflate anything)
+    ooxml.check_package(path)
 
 
 def lock_file(path: Path) -> Path:
@@ -91,14 +93,15 @@ def load(path: Path | str) -> Workbook:
         raise WorkbookError(f"{path}: cannot be read as an .xlsx workbook ({type(e).__name__}: {e})") from None
 
 
-def save_atomic(wb: Workbook, path: Path | str, *, backup: bool = True) -> None:
+def save_atomic(wb: Workbook, path: Path | str, *, backup: bool = True,
+                results: Mapping[tuple[str, str], Any] | None = None) -> None:
     """Write to a temporary file beside ``path``, then replace it; the previous file is kept
-    as ``path.bak`` (one backup). A failure leaves the original untouched."""
+    as ``path.bak`` (one backup). A failure leaves the original untouched. ``results``:
+    formula results to store ((sheet, "A1") -> value; the Dashboard's reconciliation
+    block), since openpyxl cannot; the package is written and compressed once
+    (:func:`~xl_addin.ooxml.save_openpyxl`)."""
     def write(tmp: Path) -> None:
-        wb.save(tmp)
-        # Results of formulas someone computed (the Dashboard's reconciliation block):
-        # openpyxl cannot store them, so patch them into the saved package.
-        store_formula_results(tmp, remembered(wb), strict=False)
+        ooxml.save_openpyxl(wb, tmp, results=results)
 
     replace_atomic(path, write, backup=backup)
 
@@ -149,51 +152,30 @@ def raw_tables(wb: Workbook) -> dict[str, RawTable]:
 
 # ----------------------------------------------------------------------------- fast reading
 
-_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
-_TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
 _FORMULA_OR_ERROR = re.compile(rb'<(?:\w+:)?f[\s>/]|\st="e"')
 _INT_SAFE = 2 ** 53
+MAX_TABLE_CELLS = 20_000_000   # rows x columns of one contract table (100,000 reps: about 4 million)
 
 
-def _part(base: str, target: str) -> str:
-    """A relationship target as a package part name."""
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
-
-
-def _rels(z: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
-    """(Id, Type, part) of every relationship of a package part."""
-    from xml.etree import ElementTree as ET
-
-    name = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
-    if name not in z.NameToInfo:
-        return []
-    return [(r.get("Id"), r.get("Type", ""), _part(part, r.get("Target", "")))
-            for r in ET.fromstring(z.read(name)).findall("p:Relationship", _NS)]
-
-
-def _table_places(z: zipfile.ZipFile) -> list[tuple[str, str, str, str]]:
+def _table_places(pkg: ooxml.Package, path: Path) -> list[tuple[str, str, str, str]]:
     """(table name, sheet name, ref, sheet part) of every contract table, sheets in workbook
-    order, from the package's small XML parts (workbook, relationships, tables)."""
-    from xml.etree import ElementTree as ET
-
-    rels = {rid: part for rid, _, part in _rels(z, "xl/workbook.xml")}
-    book = ET.fromstring(z.read("xl/workbook.xml"))
+    order, from the package's small XML parts (workbook, relationships, tables). A range
+    that is not one (``A1:ZZZ``, reversed, outside the sheet, too big) is refused here,
+    naming the table."""
     out = []
-    for sheet in book.findall("m:sheets/m:sheet", _NS):
-        part = rels.get(sheet.get(f"{{{_NS['r']}}}id"))
-        if part is None or part not in z.NameToInfo:
+    for t in pkg.tables():
+        if t.name not in schema.TABLES:
             continue
-        for _, kind, table_part in _rels(z, part):
-            if kind != _TABLE_REL:
-                continue
-            table = ET.fromstring(z.read(table_part))
-            name = table.get("name") or table.get("displayName")
-            if name in schema.TABLES:
-                out.append((name, sheet.get("name"), table.get("ref"), part))
+        try:
+            c1, r1, c2, r2 = ooxml.parse_range(t.ref)
+        except ooxml.RangeError as e:
+            raise WorkbookError(f"{path}: table {t.name} on sheet {t.sheet!r} has a damaged range: {e}; "
+                                "fix it in Excel (Table Design > Resize Table) or restore the .bak") from None
+        if (c2 - c1 + 1) * (r2 - r1 + 1) > MAX_TABLE_CELLS:
+            raise WorkbookError(f"{path}: table {t.name} on sheet {t.sheet!r} spans {t.ref} "
+                                f"({(c2 - c1 + 1) * (r2 - r1 + 1):,} cells, over the limit of "
+                                f"{MAX_TABLE_CELLS:,}); resize it to its data in Excel")
+        out.append((t.name, t.sheet, t.ref, t.sheet_part))
     return out
 
 
@@ -233,8 +215,8 @@ class _Snapshot:
 
         self.path = path
         self.data = path.read_bytes()
-        with zipfile.ZipFile(io.BytesIO(self.data)) as z:
-            self.places = _table_places(z)
+        self.package = ooxml.Package(self.data, name=str(path))
+        self.places = _table_places(self.package, path)
         self.calamine = CalamineWorkbook.from_filelike(io.BytesIO(self.data))
         self._grids: dict[str, list | None] = {}
         self._readonly = None
@@ -243,8 +225,7 @@ class _Snapshot:
     def part(self, name: str) -> bytes:
         """A package part, decompressed once however many readers ask for it."""
         if name not in self.parts:
-            with zipfile.ZipFile(io.BytesIO(self.data)) as z:
-                self.parts[name] = z.read(name)
+            self.parts[name] = self.package.read(name)
         return self.parts[name]
 
     def _grid(self, sheet: str, part: str) -> list | None:
@@ -279,8 +260,20 @@ class _Snapshot:
                 raise WorkbookError(f"{self.path}: cannot be read as an .xlsx workbook "
                                     f"({type(e).__name__}: {e})") from None
         rows = [r + [None] * (width - len(r)) for r in rows] + [[None] * width] * (height - len(rows))
+        _check_text(rows, self.path, sheet, min_row, min_col)
         header = ["" if v is None else str(v) for v in rows[0]]
         return RawTable(name, sheet, header, [list(r) for r in rows[1:]], (min_row, min_col))
+
+
+def _check_text(rows: list[list[Any]], path: Path, sheet: str, min_row: int, min_col: int) -> None:
+    """No cell text over Excel's 32,767 characters (a damaged or hostile file)."""
+    limit = ooxml.MAX_CELL_TEXT
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            if type(v) is str and len(v) > limit:
+                cell = f"{ooxml.sheet.column_letter(min_col + j)}{min_row + i}"
+                raise WorkbookError(f"{path}: sheet {sheet!r}, cell {cell}: text of {len(v):,} characters, "
+                                    f"over Excel's limit of {limit:,} for a cell")
 
 
 class _SnapshotTables(Mapping):
@@ -321,6 +314,9 @@ class XlsxBook:
         self.path = path
         self._snapshot: _Snapshot | None = None
         self._splice = None   # a splice.SplicePlan when opened with splice=True
+        # formula results to store at the next save ((sheet, "A1") -> value): the
+        # Dashboard's reconciliation block, set by refresh_dashboard
+        self.formula_results: dict[tuple[str, str], Any] = {}
 
     @property
     def wb(self) -> Workbook:
@@ -344,16 +340,22 @@ class XlsxBook:
         self._snapshot = None
 
     @classmethod
-    def open(cls, path: Path | str, *, splice: bool = False) -> "XlsxBook":
+    def open(cls, path: Path | str, *, splice: bool = False,
+             fresh_dashboard: bool = False) -> "XlsxBook":
         """Open ``path`` for reading its tables. With ``splice`` (a recalculation, which
         rewrites every output table), the big sheets' data rows are kept out of openpyxl
         when it is safe (:mod:`.splice`): the saved workbook is the same, much sooner.
-        :meth:`raw_tables` then always gives the tables as they were in the file."""
+        :meth:`raw_tables` then always gives the tables as they were in the file. With
+        ``fresh_dashboard`` too (a recalculation rebuilds the Dashboard), the old
+        Dashboard is not loaded at all; :meth:`refresh_dashboard` must then run before
+        :meth:`save`."""
         path = Path(path)
         check_openable(path)
         book = cls(None, path)
         try:
             book._snapshot = _Snapshot(path)
+        except WorkbookError:
+            raise
         except Exception:  # not readable this way: openpyxl decides (and explains)
             book._wb = load(path)
             return book
@@ -361,7 +363,8 @@ class XlsxBook:
             from .splice import plan
 
             try:
-                book._splice = plan(book._snapshot.data, book._snapshot.part)
+                book._splice = plan(book._snapshot.package, book._snapshot.part,
+                                    fresh_dashboard=fresh_dashboard)
             except Exception:  # a package we do not understand in full: load it whole
                 book._splice = None
         return book
@@ -380,20 +383,34 @@ class XlsxBook:
         if self._splice is not None and name in self._splice.outputs:
             self._splice.write_output(wb, name, rows, lang)
             return
-        ws, tbl = find_table(wb, name)
+        try:
+            ws, tbl = find_table(wb, name)
+        except KeyError:
+            raise _missing_table(self.path, name) from None
         write_rows(ws, tbl, schema.TABLES[name], rows, lang)
 
     def refresh_dashboard(self, results, inputs, lang: str) -> None:
         from .dashboard import refresh_dashboard
 
-        refresh_dashboard(self.wb, results.tables(), inputs, lang)
+        self.formula_results = dict(refresh_dashboard(self.wb, results.tables(), inputs, lang) or {})
+        if self._splice is not None:
+            self._splice.dashboard_rebuilt()
 
     def save(self, path: Path | str | None = None) -> None:
         target = Path(path) if path else self.path
         if target is None:
             raise WorkbookError("no file name to save to")
         wb = self.wb
+        results = self.formula_results
         if self._splice is not None:
-            replace_atomic(target, lambda tmp: self._splice.save(wb, tmp))
+            replace_atomic(target, lambda tmp: self._splice.save(wb, tmp, results))
         else:
-            save_atomic(wb, target)
+            save_atomic(wb, target, results=results)
+
+
+def _missing_table(path: Path | None, name: str) -> WorkbookError:
+    spec = schema.TABLES[name]
+    where = f"{path}: " if path else ""
+    return WorkbookError(f"{where}table {name} ({spec.zh} / {spec.en}) is missing from the workbook "
+                         "(deleted or renamed?); restore it from the .bak file, or copy the sheet "
+                         "from a new master (xl-addin new)")

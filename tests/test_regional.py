@@ -796,3 +796,71 @@ def test_email_after_regional_does_not_read_the_master_again(sample_master, tmp_
     r = run_cli("email", sample_master, "--dir", out, "--dry-run")
     assert r.exit_code == 0 and "使用" in r.output, r.output
     assert {p.name: p.read_bytes() for p in out.glob("*.xlsx")} == before
+
+
+# ----------------------------------------------------------------------------- template and stamp
+
+def _edited_template(tmp_path: Path, extra: dict[str, str], merge: str | None = None) -> Path:
+    """The shipped template as a user edits it in Excel (here with openpyxl): cells added
+    to the statement sheet, a merged range, a wider column A."""
+    from openpyxl.styles import Font
+
+    wb = openpyxl.load_workbook(rg.template_path(*rg.TEMPLATE))
+    ws = wb["statement"]
+    for ref, text in extra.items():
+        ws[ref] = text
+        ws[ref].font = Font(name="SimSun", size=9, bold=True, color="FFC00000")
+    if merge:
+        ws.merge_cells(merge)
+    ws.column_dimensions["A"].width = 21
+    path = tmp_path / "templates" / "regional" / "regional.xlsx"
+    path.parent.mkdir(parents=True)
+    wb.save(path)
+    return path.parents[1]
+
+
+def test_an_edited_statement_template_reaches_every_statement(tmp_path, monkeypatch):
+    folder = _edited_template(tmp_path, {"A4": "内部资料 · {scope}", "H1": "编号 {title}"}, "A4:F4")
+    monkeypatch.setattr(rg, "template_path", lambda *parts: folder.joinpath(*parts))
+    inputs = sample_inputs()
+    results = compute(inputs)
+    day = dt.date(2026, 10, 8)
+    m = rg.write_regional(inputs, results, tmp_path / "out", input_sha256="x", today=day)
+    east = next(e for e in m.files if e.region == "EAST")
+    wb = openpyxl.load_workbook(tmp_path / "out" / east.file)
+    statements = [ws for ws in wb.worksheets if re.match(r"R\d{3} ", ws.title)]
+    assert len(statements) == len(east.reps) > 1
+    for ws in statements:
+        rep_id, name = ws.title.split(" ", 1)
+        assert ws["A4"].value.startswith("内部资料 · 2026年第") and "生成日期 2026-10-08" in ws["A4"].value
+        assert ws["H1"].value == f"编号 2026年奖金明细 · {name}（{rep_id}）"
+        assert ws["A4"].font.b and ws["A4"].font.color.rgb == "FFC00000" and ws["A4"].font.name == "SimSun"
+        assert "A4:F4" in {str(r) for r in ws.merged_cells.ranges}
+        assert ws.column_dimensions["A"].width == 21
+        assert re.match(r"第.季度（Q\d）", ws["A5"].value)       # the statement still from row 5
+
+
+def test_a_template_with_cells_in_the_statement_body_is_refused(tmp_path, monkeypatch):
+    folder = _edited_template(tmp_path, {"B6": "note"})
+    monkeypatch.setattr(rg, "template_path", lambda *parts: folder.joinpath(*parts))
+    inputs = sample_inputs()
+    with pytest.raises(rg.RegionalError, match=r"sheet 'statement' cell B6.*row 5"):
+        rg.write_regional(inputs, compute(inputs), tmp_path / "out", input_sha256="x")
+
+
+def test_a_rebuild_on_the_same_day_is_the_same_file(tmp_path):
+    """Parts dated as the workbook: two runs seconds apart write the same bytes (so a send
+    log's SHA-256 still matches a file the Excel button rebuilds before sending)."""
+    import time
+
+    inputs = sample_inputs()
+    results = compute(inputs)
+    day = dt.date(2026, 10, 8)
+    one = rg.write_regional(inputs, results, tmp_path / "one", input_sha256="x", today=day)
+    time.sleep(2.1)                                      # zip times count in 2 s steps
+    two = rg.write_regional(inputs, results, tmp_path / "two", input_sha256="x", today=day)
+    assert [e.sha256 for e in one.files] == [e.sha256 for e in two.files]
+    with zipfile.ZipFile(tmp_path / "one" / one.files[0].file) as z:
+        assert {i.date_time for i in z.infolist()} == {(2026, 10, 8, 0, 0, 0)}
+        assert b"<dcterms:modified" in z.read("docProps/core.xml") and \
+            b"2026-10-08T00:00:00Z</dcterms:modified>" in z.read("docProps/core.xml")

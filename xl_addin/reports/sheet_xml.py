@@ -9,6 +9,13 @@ XML openpyxl saves, the way :mod:`xl_addin.workbook.splice` writes output tables
 openpyxl writes for the same value and look, and every look is registered in the
 workbook's style table. Everything else of the sheet stays in openpyxl (column widths,
 merged ranges, row heights, print setup, header and footer, protection).
+
+The statements are *copies* of one stamp sheet (:func:`add_copies`): openpyxl saves the
+stamp once, and each copy is the stamp's XML around the copy's own rows and merged ranges,
+so that no statement is an openpyxl sheet. The cell XML, the dimension and the package
+written once are :mod:`xl_addin.ooxml`'s; what is here is the regional workbook's own
+part (kept cells, the stamp and its copies in the workbook's sheet list, relationships and
+content types).
 """
 from __future__ import annotations
 
@@ -27,8 +34,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..workbook.splice import (ERROR_CODES, cell_xml, row_attributes, text_cell_xml,
-                                widen_dimension, worksheet_parts)
+from .. import ooxml
+from ..ooxml import cells as xml_cells
+from ..ooxml.names import ERROR_CODES
+from ..ooxml.sheet import row_open, widen_dimension
 from ..workbook.tables import cell_value, looks_like_formula, set_value
 
 __all__ = ["CellSheet", "cell_sheet", "keep_cells", "add_copies", "copies_of", "save"]
@@ -129,26 +138,27 @@ class CellSheet:
             if r >= self.first_row:
                 by_row.setdefault(r, [])
         letters: dict[int, str] = {}
+        text = xml_cells.text
         out = []
         for r in sorted(by_row):
             rn = str(r)
-            attrs = row_attributes(dims, r)
+            head = row_open(rn, dims.get(r, {}))
             cells = []
             for c, entry in sorted(by_row[r], key=lambda e: e[0]):
                 letter = letters.get(c) or letters.setdefault(c, get_column_letter(c))
                 ref = letter + rn
                 if len(entry) == 3:
-                    cells.append(cell_xml(wb, self.openpyxl_cell(r, c), ref))
+                    cells.append(xml_cells.openpyxl_cell(wb, self.openpyxl_cell(r, c), ref))
                     continue
                 value, style = entry
                 if value is None:
                     if any(style):      # openpyxl skips an empty cell without a look
                         cells.append(f'<c r="{ref}" s="{add(style)}" t="n"/>')
                 elif type(value) is str:
-                    cells.append(text_cell_xml(ref, add(style), value))
+                    cells.append(text(ref, add(style), value, truncate=True))
                 else:
                     cells.append(f'<c r="{ref}" s="{add(style)}" t="n"><v>{"%.16g" % value}</v></c>')
-            out.append(f'<row r="{rn}"{attrs}>{"".join(cells)}</row>')
+            out.append(f'{head}{"".join(cells)}</row>')
         return "".join(out).encode()
 
 
@@ -372,9 +382,9 @@ def save(wb: Workbook, target: Path | BinaryIO, *, compresslevel: int = 6) -> No
     made = wb.properties.created
     stamp_time = (made.year, made.month, made.day, made.hour, made.minute, made.second) \
         if made is not None and made.year >= 1980 else (1980, 1, 1, 0, 0, 0)
-    with zipfile.ZipFile(plain) as z:
-        names = {title: part for title, part in worksheet_parts(z)}
-        parts = {info.filename: z.read(info.filename) for info in z.infolist()}
+    with ooxml.Package(plain.getvalue(), name="the regional workbook") as pkg:
+        names = dict(pkg.sheets())
+        parts = {name: pkg.read(name) for name in pkg.zip.namelist()}
     for title, sheet in kept.items():
         parts[names[title]] = _splice(parts[names[title]], sheet, rows[title])
     if stamp is not None:
@@ -387,8 +397,4 @@ def save(wb: Workbook, target: Path | BinaryIO, *, compresslevel: int = 6) -> No
             ordered = _without_sheet(parts, stamp.title, stamp_part)
     else:
         ordered = list(parts.items())
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as out:
-        for name, content in ordered:
-            info = zipfile.ZipInfo(name, date_time=stamp_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            out.writestr(info, content)
+    ooxml.write_package(target, ordered, date_time=stamp_time, level=compresslevel)

@@ -293,7 +293,7 @@ def test_plan_only_master_gives_q0_files(tmp_path):
     master = tmp_path / "plan.xlsx"
     assert run_cli("new", "-o", master).exit_code == 0
     r = run_cli("regional", master)                          # default: <master folder>/regional
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output     # no team yet: FAIL checks, files written
     out = tmp_path / "regional"
     assert sorted(p.name for p in out.glob("*.xlsx")) == sorted(
         f"2026_Q0_{c}_{n}.xlsx" for c, n in REGIONS.items())
@@ -306,7 +306,7 @@ def test_rerun_removes_files_of_the_previous_period(tmp_path, sample_master):
     plan = tmp_path / "plan.xlsx"
     assert run_cli("new", "-o", plan).exit_code == 0
     out = tmp_path / "out"
-    assert run_cli("regional", plan, "-o", out).exit_code == 0
+    assert run_cli("regional", plan, "-o", out).exit_code == 1   # plan only: FAIL checks
     (out / "notes.txt").write_text("mine")
     assert run_cli("regional", sample_master, "-o", out).exit_code == 0
     assert sorted(p.name for p in out.glob("*.xlsx")) == sorted(

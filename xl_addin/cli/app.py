@@ -19,7 +19,7 @@ import click
 from ..text import label
 from ..workbook import schema
 from ..workbook.i18n import check_message
-from .commands import COMMANDS, check_area, check_item
+from .commands import COMMANDS, check_area, check_item, exit_on_fails
 from .common import (EXIT_BAD_INPUT, EXIT_FAIL, CliError, Group, current_lang, lang_option, pick,
                      say, set_lang, set_path, table, tr)
 
@@ -121,14 +121,7 @@ def recalc(path: Path, as_of, lang: str | None) -> None:
     outcome = recalc_master(path, as_of=as_of.date() if as_of else None)
     lang = set_lang(outcome.lang)
     say("recalc.done", lang, path=str(path), summary=_summary(outcome, lang))
-    fails = [r for r, c in zip(_check_rows(outcome.results, lang), outcome.results.check_rows)
-             if c.status == "FAIL"]
-    if fails:
-        say("recalc.fails", lang, err=True, n=len(fails))
-        for status, area, item, _stated, _computed, message in fails:
-            say("recalc.fail_line", lang, err=True, status=status, area=area, item=item,
-                message=message)
-        sys.exit(EXIT_FAIL)
+    exit_on_fails(outcome.results, lang)
 
 
 @main.command()
@@ -166,17 +159,20 @@ def export(path: Path, table_name: str, fmt: str, output: Path | None, raw: bool
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @lang_option()
 def import_(path: Path, table_name: str, csv_file: Path, lang: str | None) -> None:
-    """Replace an input table's rows with a CSV file (contract keys as headers)."""
-    from ..workbook.master import import_table
-    from ..workbook.parse import detect_lang
-    from ..workbook.xlsx import XlsxBook
+    """Replace an input table's rows with a CSV file (contract keys as headers).
+
+    Exit 0 when the plan as imported passes or warns; 1 when any check FAILs (the rows are
+    still imported, and the FAIL checks listed); 2 when the CSV or the workbook as it would
+    be after the import is invalid (nothing written).
+    """
+    from ..workbook.master import import_and_check
 
     set_path(path)
     table_name = _table_name(table_name, schema.INPUT_TABLES)
-    n = import_table(path, table_name, csv_file)
-    if not click.get_current_context().meta.get("xl_addin.lang"):
-        set_lang(detect_lang(XlsxBook.open(path).raw_tables()))
-    say("import.done", current_lang(), path=str(path), table=table_name, n=n, csv=str(csv_file))
+    n, outcome = import_and_check(path, table_name, csv_file)
+    lang = set_lang(outcome.lang)
+    say("import.done", lang, path=str(path), table=table_name, n=n, csv=str(csv_file))
+    exit_on_fails(outcome.results, lang)
 
 
 @main.group()

@@ -4,7 +4,8 @@ Standalone click commands; :data:`COMMANDS` lists them for ``main.add_command``.
 other commands they are thin: open the master with :func:`check_master`, call the library
 (:mod:`xl_addin.reports.regional`, :mod:`xl_addin.mail.email`,
 :mod:`xl_addin.core.statement`); their errors become a message and exit code 2 in
-:class:`xl_addin.cli.common.Group`. Exit 1 means some region's email failed.
+:class:`xl_addin.cli.common.Group`. Exit 1 means the plan has FAIL checks (``regional``,
+the files written) or some region's email failed.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from .common import (EXIT_FAIL, CliError, lang_option, pick, progress, say, set_
                      table, tr)
 
 __all__ = ["COMMANDS", "regional", "email", "explain", "demo", "default_dir", "check_area",
-           "check_item"]
+           "check_item", "list_fails", "exit_on_fails"]
 
 SEND_LOG = SEND_LOG_NAME      # shared with the ribbon (excel/macros.py)
 OUTBOX = "outbox"
@@ -115,6 +116,25 @@ def _warn_failed_checks(outcome, lang: str) -> None:
         say("regional.fails", lang, err=True, n=len(fails))
 
 
+def list_fails(results, lang: str) -> bool:
+    """Print the FAIL checks of ``results`` on stderr, a count then one line each, as
+    ``recalc`` does; whether there were any."""
+    fails = [c for c in results.check_rows if c.status == "FAIL"]
+    if fails:
+        say("recalc.fails", lang, err=True, n=len(fails))
+        for c in fails:
+            say("recalc.fail_line", lang, err=True, status=label("check_status", c.status, lang),
+                area=check_area(c.area, lang), item=check_item(c.item, lang),
+                message=check_message(c.code, c.params, lang))
+    return bool(fails)
+
+
+def exit_on_fails(results, lang: str) -> None:
+    """Exit 1 (the work is done) when the plan has FAIL checks, after listing them."""
+    if list_fails(results, lang):
+        sys.exit(EXIT_FAIL)
+
+
 def _entry_line(e: RegionalEntry, lang: str) -> str:
     totals = {k: Decimal(v) for k, v in e.totals.items()}
     return tr("regional.entry", lang, region=f"{e.region:<6}", name=e.region_name, file=e.file,
@@ -155,6 +175,9 @@ def regional(path: Path, out_dir: Path | None, lang: str | None, encrypt: bool) 
     on protected sheets, ready to print; a manifest.json beside them records the master
     they came from, for `xl-addin email`. PERIOD is the latest quarter with reported
     actuals (Q0 before any).
+
+    Exit 0 when the plan passes or warns; 1 when any check FAILs (the files are still
+    written, and the FAIL checks listed); 2 when the input is invalid (nothing written).
     """
     set_path(path)
     master_sha256 = _master_sha256(path)        # before reading: see _build
@@ -165,6 +188,7 @@ def regional(path: Path, out_dir: Path | None, lang: str | None, encrypt: bool) 
     manifest = _build(outcome, path, out_dir, lang, encrypt, master_sha256)
     say("regional.done_encrypted" if manifest.encrypted else "regional.done", lang,
         n=len(manifest.files), period=manifest.period, manifest=str(out_dir / MANIFEST_NAME))
+    exit_on_fails(outcome.results, lang)
 
 
 # ----------------------------------------------------------------------------- explain

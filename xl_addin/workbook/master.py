@@ -16,7 +16,8 @@ from ..errors import InputError, Problem, Problems
 from ..core.model import default_plan
 from . import schema
 from .parse import RawTable, detect_lang, inputs_from_raw, map_columns, typed_rows
-from .pipeline import RunOutcome, read_and_compute, recalc
+from .pipeline import (InputsRead, RunOutcome, compute_outcome, input_digest, read_and_compute,
+                       recalc)
 from ..storage import locked
 from .xlsx import WorkbookError, XlsxBook, check_not_locked, check_openable
 
@@ -150,6 +151,15 @@ def import_table(path: Path | str, table: str, csv_path: Path | str) -> int:
     Values are typed by the contract (numbers, dates, codes); text stays text, so a value
     starting with '=' is never written as a formula. Any bad cell aborts the import with
     the CSV row and column named, and the workbook is left untouched."""
+    return import_and_check(path, table, csv_path)[0]
+
+
+def import_and_check(path: Path | str, table: str,
+                     csv_path: Path | str) -> tuple[int, RunOutcome]:
+    """:func:`import_table`, also returning the run of the engine on the workbook as it is
+    after the import (its checks tell whether the imported plan passes): the inputs the
+    import validated are computed once, before anything is written, and the workbook is
+    not read again."""
     spec = schema.TABLES[table]
     if spec.direction != "in":
         raise WorkbookError(f"{table} is an output table; it is computed by recalc, not imported")
@@ -172,12 +182,14 @@ def import_table(path: Path | str, table: str, csv_path: Path | str) -> int:
         check_not_locked(Path(path))
         book = XlsxBook.open(path)
         raws = dict(book.raw_tables())
+        lang = detect_lang(raws)      # the workbook's, not the CSV's (its headers are keys)
         # The workbook as it would be after the import must be valid: check it whole (the
         # new rows with the CSV's own row and column numbers) before anything is written.
         raws[table] = raw
-        inputs_from_raw(raws)
+        inputs = inputs_from_raw(raws)
+        outcome = compute_outcome(InputsRead(raws, lang, inputs, input_digest(raws)))
         write_imported(path, table, [[rec.get(k) for k in spec.keys] for _, rec in rows])
-    return len(rows)
+    return len(rows), outcome
 
 
 def write_imported(path: Path | str, table: str, rows: list[list[Any]]) -> None:

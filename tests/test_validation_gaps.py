@@ -1,0 +1,116 @@
+"""Issue 11, the gaps closed after the first pass: exit 1 from ``import`` and ``regional``
+on a FAIL check, mentors employed while their mentees are, deleted tblPlan rows made
+visible, and well-formed-but-wrong inputs a careless or hostile user types.
+
+Expected messages and figures are written out here (arithmetic in comments); cells are
+found with openpyxl, not by the reader under test.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import openpyxl
+
+from conftest import run_cli
+from test_validation import data_cell, set_data, set_setting, sha, table_ref
+
+# base group 50 while its indicators weigh 40 + 15 + 5 = 60: the one FAIL check
+FAIL_ZH = ("1 项检查不通过：\n  不通过 考核方案：基础类权重：基础类指标权重 40 + 15 + 5 = 60，"
+           "但该类权重为 50\n")
+FAIL_EN = ("1 FAIL check(s):\n  Fail KPI scheme: base group weight: base indicators weigh "
+           "40 + 15 + 5 = 60, but the group's weight is 50\n")
+
+
+def _plan_csv(path: Path, tmp_path: Path, key: str, value: str) -> Path:
+    r = run_cli("export", path, "--table", "tblPlan")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.reader(io.StringIO(r.output)))
+    assert rows[0][:2] == ["key", "value"]
+    hit = [row for row in rows[1:] if row[0] == key]
+    assert len(hit) == 1
+    hit[0][1] = value
+    out = tmp_path / "plan.csv"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    out.write_text(buf.getvalue(), encoding="utf-8")
+    return out
+
+
+def _plan_value(path: Path, key: str):
+    from openpyxl.utils.cell import range_boundaries
+
+    wb = openpyxl.load_workbook(path)
+    ws, ref = table_ref(wb, "tblPlan")
+    c1, r1, _, r2 = range_boundaries(ref)
+    for r in range(r1 + 1, r2 + 1):
+        if ws.cell(r, c1).value == key:
+            return ws.cell(r, c1 + 1).value
+    raise KeyError(key)
+
+
+# ----------------------------------------------------------------------------- exit codes
+
+def test_import_exits_1_when_the_imported_plan_fails_with_the_rows_written(sample_master, tmp_path):
+    src = _plan_csv(sample_master, tmp_path, "kpi_group_base", "50")
+    before = sha(sample_master)
+    r = run_cli("import", sample_master, "--table", "tblPlan", src)
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output
+    assert FAIL_ZH in r.output
+    assert sha(sample_master) != before
+    assert str(_plan_value(sample_master, "kpi_group_base")) == "50"    # the import was done
+    # the same plan imported back with 60 passes again: exit 0, no FAIL list
+    src = _plan_csv(sample_master, tmp_path, "kpi_group_base", "60")
+    r = run_cli("import", sample_master, "--table", "tblPlan", src, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert "FAIL check(s)" not in r.output
+
+
+def test_import_of_another_table_lists_the_plans_fail_in_english(sample_master, tmp_path):
+    set_setting(sample_master, "kpi_group_base", 50)
+    r = run_cli("export", sample_master, "--table", "tblRegions")
+    src = tmp_path / "regions.csv"
+    src.write_text(r.output, encoding="utf-8")
+    r = run_cli("import", sample_master, "--table", "tblRegions", src, "--lang", "en")
+    assert r.exit_code == 1, r.output
+    assert FAIL_EN in r.output
+
+
+def test_import_reads_the_workbook_once(sample_master, tmp_path, monkeypatch):
+    from xl_addin.workbook import xlsx
+
+    src = _plan_csv(sample_master, tmp_path, "kpi_group_base", "50")
+    opened = []
+    real = xlsx.XlsxBook.open.__func__
+
+    def counting(cls, *a, **k):
+        opened.append(a[0] if a else k.get("path"))
+        return real(cls, *a, **k)
+
+    monkeypatch.setattr(xlsx.XlsxBook, "open", classmethod(counting))
+    r = run_cli("import", sample_master, "--table", "tblPlan", src)
+    assert r.exit_code == 1, r.output
+    assert len(opened) == 1, opened
+
+
+def test_regional_exits_1_on_a_fail_check_with_the_files_written(sample_master, tmp_path):
+    set_setting(sample_master, "kpi_group_base", 50)
+    out = tmp_path / "regional"
+    r = run_cli("regional", sample_master, "-o", out)
+    assert r.exit_code == 1, r.output
+    assert FAIL_ZH in r.output
+    assert (out / "manifest.json").is_file()
+    assert len(list(out.glob("*.xlsx"))) >= 1
+    r = run_cli("regional", sample_master, "-o", out, "--lang", "en")
+    assert r.exit_code == 1
+    assert FAIL_EN in r.output
+
+
+def test_exit_1_of_import_and_regional_is_documented():
+    for cmd in ("import", "regional"):
+        r = run_cli(cmd, "--help")
+        assert "1 when any check FAILs" in " ".join(r.output.split()), cmd
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "`import` and `regional` do their work too" in " ".join(readme.split())

@@ -114,3 +114,36 @@ def test_exit_1_of_import_and_regional_is_documented():
         assert "1 when any check FAILs" in " ".join(r.output.split()), cmd
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert "`import` and `regional` do their work too" in " ".join(readme.split())
+
+
+# ----------------------------------------------------------------------------- mentors
+
+def _team_row(path: Path, rep_id: str) -> int:
+    """Data row (1-based) of ``rep_id`` in tblTeam, found with openpyxl."""
+    from openpyxl.utils.cell import range_boundaries
+
+    wb = openpyxl.load_workbook(path)
+    ws, ref = table_ref(wb, "tblTeam")
+    c1, r1, _, r2 = range_boundaries(ref)
+    ids = [ws.cell(r, c1).value for r in range(r1 + 1, r2 + 1)]
+    return ids.index(rep_id) + 1
+
+
+def test_a_mentor_must_work_while_the_mentee_does(sample_master):
+    import datetime as dt
+
+    # R012 leaves on 2026-08-21; R023 now starts on 2026-09-01 with R012 as mentor:
+    # no day of 2026 on which both work.
+    row = _team_row(sample_master, "R023")
+    set_data(sample_master, "tblTeam", "入职日期", row, dt.datetime(2026, 9, 1))
+    sheet, a = data_cell(sample_master, "tblTeam", "导师工号", row)
+    set_data(sample_master, "tblTeam", "导师工号", row, "R012")
+    r = run_cli("check", sample_master, "--lang", "en")
+    assert r.exit_code == 2, r.output
+    assert (f"sheet '{sheet}', table tblTeam, row {row}, (R023), column mentor_id, cell {a}: "
+            "mentor R012 is not employed while R023 is in 2026 (R012 2022-04-06 to 2026-08-21, "
+            "R023 from 2026-09-01)") in r.output
+    # R023 starting on 2026-08-17 overlaps R012 by five days (17..21 August): accepted
+    set_data(sample_master, "tblTeam", "入职日期", row, dt.datetime(2026, 8, 17))
+    r = run_cli("check", sample_master)
+    assert r.exit_code in (0, 1), r.output

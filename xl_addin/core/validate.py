@@ -101,6 +101,8 @@ def _team(inputs: PlanInputs, p: Problems) -> None:
     regions = {r.region for r in inputs.regions}
     sales_regions = set(inputs.region_codes())
     ids = {rep.rep_id for rep in inputs.team}
+    by_id = {rep.rep_id: rep for rep in inputs.team}
+    year = inputs.settings.fiscal_year
     for k in _dupes(rep.rep_id for rep in inputs.team):
         for rep in inputs.team:
             if rep.rep_id == k:
@@ -128,6 +130,12 @@ def _team(inputs: PlanInputs, p: Problems) -> None:
             p.add(t, rep.row, "mentor_id", f"unknown mentor {rep.mentor_id!r} (not in tblTeam)", key)
         elif rep.mentor_id and rep.mentor_id == rep.rep_id:
             p.add(t, rep.row, "mentor_id", "a rep cannot be their own mentor", key)
+        elif rep.mentor_id and _employed(rep, year) and \
+                not _overlap(rep, by_id[rep.mentor_id], year):
+            mentor = by_id[rep.mentor_id]
+            p.add(t, rep.row, "mentor_id", f"mentor {mentor.rep_id} is not employed while "
+                  f"{rep.rep_id} is in {year} ({mentor.rep_id} {_span(mentor)}, "
+                  f"{rep.rep_id} {_span(rep)})", key)
 
 
 def _budget(inputs: PlanInputs, p: Problems) -> None:
@@ -261,6 +269,23 @@ def _employed(rep, year: int, quarter: str | None = None) -> bool:
     else:
         start, end = quarter_bounds(year, quarter)
     return active_days(start, end, rep.hire_date, rep.end_date) > 0
+
+
+def _overlap(a, b, year: int) -> bool:
+    """Whether reps ``a`` and ``b`` both work on at least one day of the plan year."""
+    start, end = quarter_bounds(year, "Q1")[0], quarter_bounds(year, "Q4")[1]
+    start = max([start] + [d for d in (a.hire_date, b.hire_date) if d])
+    end = min([end] + [d for d in (a.end_date, b.end_date) if d])
+    return start <= end
+
+
+def _span(rep) -> str:
+    """A rep's employment as ``from 2026-09-01`` / ``2022-04-06 to 2026-08-21``."""
+    if rep.hire_date and rep.end_date:
+        return f"{rep.hire_date} to {rep.end_date}"
+    if rep.end_date:
+        return f"until {rep.end_date}"
+    return f"from {rep.hire_date}" if rep.hire_date else "no dates"
 
 
 def _settings_refs(inputs: PlanInputs, p: Problems) -> None:

@@ -147,3 +147,53 @@ def test_a_mentor_must_work_while_the_mentee_does(sample_master):
     set_data(sample_master, "tblTeam", "入职日期", row, dt.datetime(2026, 8, 17))
     r = run_cli("check", sample_master)
     assert r.exit_code in (0, 1), r.output
+
+
+# ----------------------------------------------------------------------------- deleted settings
+
+def _delete_setting(path: Path, key: str) -> None:
+    """Delete the tblPlan row of ``key`` as a user would (the rows below move up and the
+    table shrinks by one row)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    wb = openpyxl.load_workbook(path)
+    ws, ref = table_ref(wb, "tblPlan")
+    c1, r1, c2, r2 = range_boundaries(ref)
+    row = next(r for r in range(r1 + 1, r2 + 1) if ws.cell(r, c1).value == key)
+    for r in range(row, r2):
+        for c in range(c1, c2 + 1):
+            ws.cell(r, c).value = ws.cell(r + 1, c).value
+            ws.cell(r, c).number_format = ws.cell(r + 1, c).number_format
+    for c in range(c1, c2 + 1):
+        ws.cell(r2, c).value = None
+    ws.tables["tblPlan"].ref = f"{ws.cell(r1, c1).coordinate}:{ws.cell(r2 - 1, c2).coordinate}"
+    wb.save(path)
+
+
+def test_a_deleted_setting_row_is_a_warn_naming_the_value_used(sample_master):
+    _delete_setting(sample_master, "watch_threshold")
+    r = run_cli("check", sample_master, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    # one more check than the sample's 59 (56 OK, 3 WARN): 56 OK, 4 WARN
+    assert "60 checks: 56 OK, 4 WARN, 0 FAIL" in r.output
+    assert ("setting watch_threshold has no row in the plan table; the built-in value 60 is "
+            "used") in " ".join(r.output.split())
+    r = run_cli("recalc", sample_master)
+    assert r.exit_code == 0, r.output
+    wb = openpyxl.load_workbook(sample_master)
+    ws, _ = table_ref(wb, "tblChecks")
+    cells = [c.value for row in ws.iter_rows() for c in row]
+    assert "计划表中没有参数 watch_threshold 这一行；使用内置值 60" in cells
+
+
+def test_a_deleted_money_setting_row_is_refused(sample_master):
+    _delete_setting(sample_master, "excess_rate")
+    _delete_setting(sample_master, "base_gate")
+    r = run_cli("check", sample_master, "--lang", "en")
+    assert r.exit_code == 2, r.output
+    for key, value in (("base_gate", "60"), ("excess_rate", "0.03")):
+        assert (f"setting {key} is missing (no row with this key); it decides bonuses, so the "
+                f"built-in {value} is not used: add the row {key} with your value") in r.output
+    before = sha(sample_master)
+    assert run_cli("recalc", sample_master).exit_code == 2
+    assert sha(sample_master) == before

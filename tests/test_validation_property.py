@@ -39,6 +39,7 @@ def _tables(wb):
 def _rows(wb, name: str) -> list[dict]:
     ws, (c1, r1, c2, r2) = _tables(wb)[name]
     head = [ws.cell(r1, c).value for c in range(c1, c2 + 1)]
+    head = [h.strip() if isinstance(h, str) else h for h in head]   # " 工号 " is 工号 to the reader
     return [{h: ws.cell(r, c1 + i).value for i, h in enumerate(head)}
             for r in range(r1 + 1, r2 + 1)]
 

@@ -29,6 +29,8 @@ kpi_scheme     ``base group weight``..., ``X group weight`` (unknown group), ``s
                (WARN: a cap above 100%, scores are clipped to 100), ``total weight``
 rep_targets    ``EAST Q3 staffing`` (unstaffed), ``EAST rep targets``, ``Q3 rep targets``,
                ``EAST Q3 rep targets`` (when region-quarter targets are given)
+settings       ``watch_threshold`` ... (WARN: the tblPlan row is missing, the built-in
+               value is used)
 =============  ===========================================================================
 """
 from __future__ import annotations
@@ -48,7 +50,7 @@ OK, WARN, FAIL = "OK", "WARN", "FAIL"
 STATUSES = (OK, WARN, FAIL)
 CHECK_COLUMNS = ("area", "item", "stated", "computed", "status", "message")
 AREAS = ("quarters", "regions", "products", "budget", "growth", "headcount", "kpi_scheme",
-         "pool", "rep_targets", "spend")
+         "pool", "rep_targets", "spend", "settings")
 
 PERCENT_POINT = Decimal("0.01")
 """The coarsest tolerance unit of a stated share or ratio: shares are percentages."""
@@ -120,6 +122,8 @@ MESSAGES: dict[str, str] = {
                       "is {stated}",
     "kpi_group_unknown.fail": "indicators {indicators} are in group {group}, which has no "
                               "group weight",
+    "setting_default.warn": "setting {key} has no row in the plan table; the built-in value "
+                            "{value} is used",
     "kpi_cap.warn": "{indicator}: the cap {cap} lets achievement above 100% make up for other "
                     "indicators; KPI scores are still clipped to 100",
     "kpi_total.ok": "indicator weights add up to {computed}",
@@ -645,7 +649,15 @@ def run_checks(inputs: PlanInputs, *, rep_targets: pd.DataFrame | None = None,
         *_headcount_checks(inputs),
         *_kpi_checks(inputs),
         *_rep_target_checks(inputs, rep_targets, unstaffed, region_quarter_targets),
+        *_setting_checks(inputs),
     ]
+
+
+def _setting_checks(inputs: PlanInputs) -> list[Check]:
+    """A WARN for every setting whose tblPlan row is missing: the value the plan runs on
+    is the built-in one, which nobody typed."""
+    return [_check("settings", key, None, value, WARN, "setting_default.warn", key=key,
+                   value=value) for key, value in inputs.settings.defaulted]
 
 
 def checks_frame(checks: Sequence[Check]) -> pd.DataFrame:

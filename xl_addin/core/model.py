@@ -129,6 +129,9 @@ class Settings:
     kpi_group_process: Decimal
     kpi_group_growth: Decimal
     extra: dict[str, str] = field(default_factory=dict)
+    defaulted: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    """Settings whose tblPlan row is missing, with the built-in value used instead (as
+    text): the checks show each as a WARN."""
 
     def kpi_groups(self) -> dict[str, Decimal]:
         return {"base": self.kpi_group_base, "process": self.kpi_group_process,

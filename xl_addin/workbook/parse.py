@@ -331,11 +331,12 @@ def apply_rules(raw: RawTable, spec: schema.Table, rows: list[tuple[int, dict[st
                 rec["__bad__"] = True
 
 
-def _settings(plan_rows: dict[str, tuple[int, Any]], problems: Problems):
+def _settings(plan_rows: dict[str, tuple[int, Any]], problems: Problems, present: bool = True):
     """The typed settings and their rows; every bad value is a problem, and the settings
     go on with the built-in default in its place so that the rest can still be checked."""
     pairs = {k: v for k, (_, v) in plan_rows.items()}
     rows = {k: n for k, (n, _) in plan_rows.items()}
+    missing = _missing_settings(pairs, problems) if present else ()   # no table: said once
     first = Problems()
     settings = parse_settings(pairs, first, rows=rows)
     problems.extend(first.items)
@@ -357,7 +358,30 @@ def _settings(plan_rows: dict[str, tuple[int, Any]], problems: Problems):
     if bad & set(pairs):
         settings = parse_settings({k: v for k, v in pairs.items() if k not in bad}, Problems(),
                                   rows=rows)
+    if settings is not None and missing:
+        settings = replace(settings, defaulted=missing)
     return settings, bad
+
+
+def _missing_settings(pairs: dict[str, Any], problems: Problems) -> tuple[tuple[str, str], ...]:
+    """Settings with a built-in value whose tblPlan row is not there. One that decides
+    money (:data:`.rules.MONEY_SETTINGS`) is a problem; the others are returned with the
+    built-in value, for a WARN check each."""
+    from ..core.model import SETTING_KEYS, default_setting_values
+
+    defaults = default_setting_values()
+    out = []
+    for key in SETTING_KEYS:
+        value = defaults.get(key)
+        if key in pairs or value is None or str(value).strip() == "":
+            continue
+        if key in rules.MONEY_SETTINGS:
+            problems.add("tblPlan", None, "key", f"setting {key} is missing (no row with this "
+                         f"key); it decides bonuses, so the built-in {value} is not used: add "
+                         f"the row {key} with your value", key)
+        else:
+            out.append((key, str(value)))
+    return tuple(out)
 
 
 def _order(problems: list[Problem]) -> list[Problem]:
@@ -388,7 +412,7 @@ def inputs_from_raw(raws: dict[str, RawTable]) -> PlanInputs:
         typed[name] = typed_rows(raw, spec, problems)
 
     plan_rows = {r["key"]: (n, r["value"]) for n, r in typed["tblPlan"] if r["key"]}
-    settings, _ = _settings(plan_rows, problems)
+    settings, _ = _settings(plan_rows, problems, present="tblPlan" in raws)
     if settings is None:
         raise InputError(_order(locate(problems.items, raws)))
     for name in schema.INPUT_TABLES:

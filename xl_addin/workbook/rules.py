@@ -70,6 +70,15 @@ D = Decimal
 _M = dict(unit=MONEY, low=D(0), high=MAX_AMOUNT)
 _S = dict(unit=SHARE, low=D(0), high=D(1), percent_slip=True)
 
+MONEY_SETTINGS: tuple[str, ...] = (
+    "fiscal_year", "annual_target", "base_gate", "base_mode", "excess_rate", "excess_pool",
+    "new_customer_award", "new_customer_top_n", "collection_award", "collection_threshold",
+    "champion_award", "growth_award", "team_award", "probation_months", "kpi_group_base",
+    "kpi_group_process", "kpi_group_growth")
+"""tblPlan settings that decide who is paid how much (targets, KPI scores, bonuses,
+awards): a deleted row of one of them is an input error, never the built-in value. A
+deleted row of any other setting falls back to the built-in value with a WARN check."""
+
 RULES: tuple[Rule, ...] = (
     # ---- plan settings (tblPlan, one row per key)
     Rule("tblPlan", "fiscal_year", YEAR, 2000, 2100, zh="计划年度", en="plan year"),

@@ -197,3 +197,83 @@ def test_a_deleted_money_setting_row_is_refused(sample_master):
     before = sha(sample_master)
     assert run_cli("recalc", sample_master).exit_code == 2
     assert sha(sample_master) == before
+
+
+# ----------------------------------------------------------------------------- careless input
+
+def _check_en(path: Path):
+    r = run_cli("check", path, "--lang", "en")
+    assert "Traceback" not in r.output
+    return r
+
+
+def test_an_end_date_before_the_hire_date_is_said_once_not_again_as_a_mentor_gap(sample_master):
+    import datetime as dt
+
+    # R003 (hired 2018-04-16) mentors R022; an end date of 2010-01-01 is a typo that was
+    # also reported as "mentor R003 is not employed while R022 is"
+    row = _team_row(sample_master, "R003")
+    sheet, a = data_cell(sample_master, "tblTeam", "离职日期", row)
+    set_data(sample_master, "tblTeam", "离职日期", row, dt.datetime(2010, 1, 1))
+    r = _check_en(sample_master)
+    assert r.exit_code == 2
+    assert (f"sheet '{sheet}', table tblTeam, row {row}, (R003), column end_date, cell {a}: end "
+            "date 2010-01-01 is before hire date 2018-04-16") in r.output
+    assert "mentor R003 is not employed" not in r.output
+
+
+def test_an_unknown_role_is_said_once_not_again_in_every_actuals_row(sample_master):
+    row = _team_row(sample_master, "R003")
+    sheet, a = data_cell(sample_master, "tblTeam", "岗位", row)
+    set_data(sample_master, "tblTeam", "岗位", row, "Sales")
+    r = _check_en(sample_master)
+    assert r.exit_code == 2
+    assert "Error: 1 problem(s) in the input" in r.output
+    assert (f"sheet '{sheet}', table tblTeam, row {row}, (R003), column role, cell {a}: unknown "
+            "role 'Sales' (expected one of senior_sales, sales, channel_specialist, ka_manager, "
+            "director, data_analyst)") in r.output
+    assert "carries no sales quota" not in r.output
+
+
+def test_a_duplicated_region_row_lists_each_known_region_once(sample_master):
+    from openpyxl.utils.cell import range_boundaries
+
+    wb = openpyxl.load_workbook(sample_master)
+    ws, ref = table_ref(wb, "tblRegions")
+    c1, r1, c2, _ = range_boundaries(ref)
+    for c in range(c1, c2 + 1):           # the SOUTH row becomes a second EAST row
+        ws.cell(r1 + 2, c).value = ws.cell(r1 + 1, c).value
+    wb.save(sample_master)
+    r = _check_en(sample_master)
+    assert r.exit_code == 2
+    assert "duplicate region 'EAST'" in r.output
+    assert "unknown region 'SOUTH' (expected one of EAST, NORTH, OTHER, HQ)" in r.output
+
+
+def test_well_formed_but_wrong_values_are_refused_at_their_cell(sample_master):
+    team = _team_row(sample_master, "R004")
+    cells = {
+        "weight": data_cell(sample_master, "tblTeam", "指标权重", team),
+        "quarter": data_cell(sample_master, "tblActuals", "季度", 1),
+        "lower": data_cell(sample_master, "tblActuals", "季度", 2),
+    }
+    set_data(sample_master, "tblTeam", "指标权重", team, -1)
+    set_data(sample_master, "tblActuals", "季度", 1, "Q5")
+    set_data(sample_master, "tblActuals", "季度", 2, "q1")
+    # a KPI scheme whose weights still add up to 100 with a negative one: sales 40 -> 65
+    # and collection_rate 15 -> -10 (65 - 10 = 40 + 15), the other rows unchanged
+    set_data(sample_master, "tblKpiScheme", "权重", 1, 65)
+    sheet_k, a_k = data_cell(sample_master, "tblKpiScheme", "权重", 2)
+    set_data(sample_master, "tblKpiScheme", "权重", 2, -10)
+    r = _check_en(sample_master)
+    assert r.exit_code == 2, r.output
+    s, a = cells["weight"]
+    assert f"sheet '{s}', table tblTeam, row {team}, (R004), column quota_weight, cell {a}: " \
+           "must not be negative, got -1" in r.output
+    s, a = cells["quarter"]
+    assert f"column quarter, cell {a}: unknown quarter 'Q5' (expected Q1..Q4)" in r.output
+    s, a = cells["lower"]
+    assert f"column quarter, cell {a}: unknown quarter 'q1' (expected Q1..Q4)" in r.output
+    assert f"sheet '{sheet_k}', table tblKpiScheme, row 2" in r.output
+    assert f"column weight, cell {a_k}: must not be negative, got -10" in r.output
+    assert "KPI weights add up to" not in r.output          # the total is 100

@@ -76,7 +76,7 @@ def _splits(inputs: PlanInputs, p: Problems) -> None:
     if inputs.quarters and missing:
         p.add("tblQuarterSplit", None, "quarter", f"missing quarter(s) {', '.join(missing)}")
     _split("tblRegionSplit", "region", inputs.regions_split, p,
-           tuple(r.region for r in inputs.regions) or None)
+           tuple(dict.fromkeys(r.region for r in inputs.regions)) or None)
     _split("tblProductSplit", "product", inputs.products, p)
     s = inputs.settings
     if s.annual_target != s.annual_target.to_integral_value():
@@ -130,8 +130,8 @@ def _team(inputs: PlanInputs, p: Problems) -> None:
             p.add(t, rep.row, "mentor_id", f"unknown mentor {rep.mentor_id!r} (not in tblTeam)", key)
         elif rep.mentor_id and rep.mentor_id == rep.rep_id:
             p.add(t, rep.row, "mentor_id", "a rep cannot be their own mentor", key)
-        elif rep.mentor_id and _employed(rep, year) and \
-                not _overlap(rep, by_id[rep.mentor_id], year):
+        elif rep.mentor_id and _employed(rep, year) and _dates_ok(rep) and \
+                _dates_ok(by_id[rep.mentor_id]) and not _overlap(rep, by_id[rep.mentor_id], year):
             mentor = by_id[rep.mentor_id]
             p.add(t, rep.row, "mentor_id", f"mentor {mentor.rep_id} is not employed while "
                   f"{rep.rep_id} is in {year} ({mentor.rep_id} {_span(mentor)}, "
@@ -220,7 +220,7 @@ def _actuals(inputs: PlanInputs, p: Problems) -> None:
                 p.add(t, a.row, f, f"a rate is at most 100%, got {v}", key)
         if a.sales is None:
             continue
-        if rep is not None and not rep.carries_quota:
+        if rep is not None and rep.role in ROLES and not rep.carries_quota:
             p.add(t, a.row, "rep_id", f"{a.rep_id} has role {rep.role}, which carries no sales quota", key)
         if rep is not None and a.quarter in QUARTERS:
             start, end = bounds[a.quarter]
@@ -269,6 +269,12 @@ def _employed(rep, year: int, quarter: str | None = None) -> bool:
     else:
         start, end = quarter_bounds(year, quarter)
     return active_days(start, end, rep.hire_date, rep.end_date) > 0
+
+
+def _dates_ok(rep) -> bool:
+    """Whether a rep's end date is not before the hire date (else that is reported once,
+    at the end date, and not again through what the dates would imply)."""
+    return not (rep.hire_date and rep.end_date and rep.end_date < rep.hire_date)
 
 
 def _overlap(a, b, year: int) -> bool:

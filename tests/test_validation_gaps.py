@@ -277,3 +277,11 @@ def test_well_formed_but_wrong_values_are_refused_at_their_cell(sample_master):
     assert f"sheet '{sheet_k}', table tblKpiScheme, row 2" in r.output
     assert f"column weight, cell {a_k}: must not be negative, got -10" in r.output
     assert "KPI weights add up to" not in r.output          # the total is 100
+
+
+def test_probation_months_only_moves_the_watchlist_so_its_missing_row_is_a_warn(sample_master):
+    _delete_setting(sample_master, "probation_months")
+    r = run_cli("check", sample_master, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert ("setting probation_months has no row in the plan table; the built-in value 3 is "
+            "used") in " ".join(r.output.split())

@@ -73,7 +73,7 @@ _S = dict(unit=SHARE, low=D(0), high=D(1), percent_slip=True)
 MONEY_SETTINGS: tuple[str, ...] = (
     "fiscal_year", "annual_target", "base_gate", "base_mode", "excess_rate", "excess_pool",
     "new_customer_award", "new_customer_top_n", "collection_award", "collection_threshold",
-    "champion_award", "growth_award", "team_award", "probation_months", "kpi_group_base",
+    "champion_award", "growth_award", "team_award", "kpi_group_base",
     "kpi_group_process", "kpi_group_growth")
 """tblPlan settings that decide who is paid how much (targets, KPI scores, bonuses,
 awards): a deleted row of one of them is an input error, never the built-in value. A

@@ -285,3 +285,26 @@ def test_probation_months_only_moves_the_watchlist_so_its_missing_row_is_a_warn(
     assert r.exit_code == 0, r.output
     assert ("setting probation_months has no row in the plan table; the built-in value 3 is "
             "used") in " ".join(r.output.split())
+
+
+def test_a_setting_given_twice_is_refused_at_both_rows(sample_master):
+    from openpyxl.utils.cell import range_boundaries
+
+    # a second excess_rate row (0.05) typed over the spend_lead_warn row: before, the
+    # last row silently won and paid 5% instead of 3%
+    wb = openpyxl.load_workbook(sample_master)
+    ws, ref = table_ref(wb, "tblPlan")
+    c1, r1, _, r2 = range_boundaries(ref)
+    keys = [ws.cell(r, c1).value for r in range(r1 + 1, r2 + 1)]
+    first, second = keys.index("excess_rate") + 1, keys.index("spend_lead_warn") + 1
+    ws.cell(r1 + second, c1).value = "excess_rate"
+    ws.cell(r1 + second, c1 + 1).value = "0.05"
+    sheet = ws.title
+    wb.save(sample_master)
+    r = run_cli("check", sample_master, "--lang", "en")
+    assert r.exit_code == 2, r.output
+    for row in (first, second):
+        cell = f"{openpyxl.utils.get_column_letter(c1)}{r1 + row}"
+        assert (f"sheet '{sheet}', table tblPlan, row {row}, (excess_rate), column key, cell "
+                f"{cell}: setting excess_rate is given on rows {first}, {second}; keep one "
+                "row") in r.output

@@ -363,6 +363,19 @@ def _settings(plan_rows: dict[str, tuple[int, Any]], problems: Problems, present
     return settings, bad
 
 
+def _duplicate_settings(rows: list[tuple[int, dict[str, Any]]], problems: Problems) -> None:
+    """A setting given on two rows is a problem at each: which one counts would be a guess."""
+    seen: dict[str, list[int]] = {}
+    for n, r in rows:
+        if r["key"]:
+            seen.setdefault(r["key"], []).append(n)
+    for key, ns in seen.items():
+        if len(ns) > 1:
+            for n in ns:
+                problems.add("tblPlan", n, "key", f"setting {key} is given on rows "
+                             f"{', '.join(map(str, ns))}; keep one row", key)
+
+
 def _missing_settings(pairs: dict[str, Any], problems: Problems) -> tuple[tuple[str, str], ...]:
     """Settings with a built-in value whose tblPlan row is not there. One that decides
     money (:data:`.rules.MONEY_SETTINGS`) is a problem; the others are returned with the
@@ -412,6 +425,7 @@ def inputs_from_raw(raws: dict[str, RawTable]) -> PlanInputs:
         typed[name] = typed_rows(raw, spec, problems)
 
     plan_rows = {r["key"]: (n, r["value"]) for n, r in typed["tblPlan"] if r["key"]}
+    _duplicate_settings(typed["tblPlan"], problems)
     settings, _ = _settings(plan_rows, problems, present="tblPlan" in raws)
     if settings is None:
         raise InputError(_order(locate(problems.items, raws)))

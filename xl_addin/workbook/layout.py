@@ -55,6 +55,11 @@ def _t(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
 
+def workbook_title(year: int, lang: str) -> str:
+    """The master's title, on every sheet's first row and in every page header."""
+    return _t(lang, f"{year}年销售计划", f"Sales plan {year}")
+
+
 SETTING_NOTES: dict[str, tuple[str, str]] = {
     "fiscal_year": ("财年（自然年）", "Fiscal year (calendar year)"),
     "annual_target": ("年度销售目标（元）", "Annual revenue target, yuan"),

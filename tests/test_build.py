@@ -50,8 +50,9 @@ def rows_of(wb, name):
 
 def test_every_sheet_in_order_with_localised_titles(built):
     wb, lang = built
-    assert wb.sheetnames == [s.title(lang) for s in schema.SHEETS.values()]
-    assert wb.active.title == schema.SHEETS["dashboard"].title(lang)
+    # the cover sheet 说明 / About first and active, then the contract's sheets in order
+    assert wb.sheetnames == [{"zh": "说明", "en": "About"}[lang]] + [s.title(lang) for s in schema.SHEETS.values()]
+    assert wb.active.title == {"zh": "说明", "en": "About"}[lang]
 
 
 def test_every_contract_table_on_its_sheet_with_labels_in_contract_order(built):

@@ -199,7 +199,8 @@ def print_layout(ws: Worksheet, key: str, title: str, lang: str) -> None:
 def refresh_print_areas(wb: Workbook, results: Any = None) -> None:
     """Set each table sheet's print area to its tables' columns and filled rows: from the
     tables as they stand, or, for an output table in ``results`` (contract name -> frame,
-    the rows a recalc is about to write), from its new row count. Run on ``new`` and on
+    the rows a recalc is about to write), from its new row count (and one more row for the
+    run log). Run on ``new`` and on
     every recalc, so the area follows the tables as they grow."""
     from openpyxl.utils import range_boundaries
 
@@ -210,9 +211,10 @@ def refresh_print_areas(wb: Workbook, results: Any = None) -> None:
             if spec is None:
                 continue
             _, min_row, max_col, max_row = range_boundaries(ref)
-            frame = results.get(name) if results is not None and spec.direction != "in" else None
-            if frame is not None:
-                max_row = min_row + max(1, len(frame)) + (1 if spec.direction == "log" else 0)
+            if results is not None and spec.direction == "out" and name in results:
+                max_row = min_row + max(1, len(results[name]))
+            elif results is not None and spec.direction == "log":
+                max_row += 1        # the row this run is about to log
             last_row, last_col = max(last_row, max_row), max(last_col, max_col)
         if last_row:
             ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"

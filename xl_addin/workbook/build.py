@@ -17,6 +17,7 @@ into the rows of the input tables.
 """
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..core.model import BASE_MODES, BASES, INDICATORS, OUTCOMES, QUARTERS, ROLES, PlanInputs
 from . import schema, styles
-from .cover import add_cover
+from .cover import add_cover, text_units
 from .dashboard import refresh_dashboard
 from .protection import protect_master
 from .layout import (CAPTION_ROW, FIRST_DATA_ROW, GAP_WIDTH, HEADER_ROW, HINT_ROW, LAST_ROW,
@@ -250,12 +251,19 @@ def _format_plan_values(ws: Worksheet, settings_rows: list[list[Any]], lang: str
     """Per-setting number formats in the Plan table's value column, keys and values read
     from the left like a list of settings; returns key -> row."""
     key_col, value_col = column_letter("tblPlan", "key"), column_letter("tblPlan", "value")
+    note_col = column_letter("tblPlan", "note")
     ws.column_dimensions[value_col].width = PLAN_VALUE_WIDTH
     left = Alignment(horizontal="left", vertical="center", indent=1)
+    wrapped = Alignment(vertical="center", wrap_text=True)   # a long note stays on the page
+    note_width = schema.TABLES["tblPlan"].column("note").width or styles.DEFAULT_WIDTH
     where = {}
     for n, row in enumerate(settings_rows):
         r = FIRST_DATA_ROW + n
         where[row[0]] = r
+        ws[f"{note_col}{r}"].alignment = wrapped
+        lines = math.ceil(text_units(str(row[2] or "")) / (note_width * 0.95))
+        if lines > 1:       # spreadsheet programs do not grow a row for wrapped text on load
+            ws.row_dimensions[r].height = 14 * lines + 2
         ws[f"{key_col}{r}"].alignment = left
         cell = ws[f"{value_col}{r}"]
         cell.alignment = left

@@ -265,3 +265,16 @@ def test_a_failed_write_still_restores_the_protection(sample_master, tmp_path):
     assert [a["args"][:2] for a in actions if a["func"] == "runMacro"] == \
         [[macros.UNPROTECT_CALLBACK, bonus], [macros.PROTECT_CALLBACK, bonus]]
     assert protection(sheet_xml(tmp_path / "out.xlsx")[bonus]).get("sheet") == "1"
+
+
+def test_the_macros_use_the_plans_sheet_password(tmp_path):
+    # the harness, like Excel, refuses to unprotect with a wrong password
+    inputs = default_plan(2026, "zh", team=sample_team(2026), regions=sample_regions("zh"))
+    settings = dataclasses.replace(inputs.settings, extra={"sheet_password": "jimi-2026"})
+    path, out = tmp_path / "pw.xlsx", tmp_path / "out.xlsx"
+    save_atomic(build_master(dataclasses.replace(inputs, settings=settings), "zh"), path)
+    actions, alerts = run_macro(path, macros.check, out)
+    checks = schema.SHEETS["checks"].zh
+    assert [a["args"] for a in actions if a["func"] == "runMacro"] == \
+        [[macros.UNPROTECT_CALLBACK, checks, "jimi-2026"], [macros.PROTECT_CALLBACK, checks, "jimi-2026"]]
+    assert protection(sheet_xml(out)[checks]).get("password") == legacy_hash("jimi-2026")

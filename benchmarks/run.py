@@ -1,8 +1,9 @@
 """Benchmarks at scale: ``xl-addin recalc`` against the file-format floor and against a
 spreadsheet program doing the same calculation with formulas.
 
-    python benchmarks/run.py --reps 10000 [--runs 3] [--seed 1] [--json out.json]
-                             [--skip-libreoffice] [--skip-regional] [--workdir DIR]
+    python benchmarks/run.py --reps 1000,10000 [--runs 3] [--seed 1] [--json out.jsonl]
+                             [--skip-libreoffice] [--skip-regional] [--skip-import]
+                             [--workdir DIR]
 
 Builds (once per size, seed and version of ``synth.py``; kept in ``--workdir``) a synthetic
 master of N quota-carrying reps x 4 quarters over 40 regions with our own library
@@ -12,6 +13,7 @@ master of N quota-carrying reps x 4 quarters over 40 regions with our own librar
 * ``recalc_s`` - ``xl-addin recalc`` end to end on a fresh copy of the master;
 * ``io_floor_s`` - :mod:`benchmarks.io_floor`: read the input tables with python-calamine,
   write as many output cells as recalc writes with XlsxWriter (constant memory);
+* ``io_floor_fast_s`` - the same floor, the cells written with rustpy-xlsxwriter (Rust);
 * ``libreoffice_s`` - LibreOffice headless recalculating :mod:`benchmarks.formula_master`
   (forced full recalculation on load), minus the conversion time of a tiny workbook
   (start-up); its stored results are read back and compared with our engine on a sample of
@@ -20,12 +22,26 @@ master of N quota-carrying reps x 4 quarters over 40 regions with our own librar
   smaller sizes measured before in the same workdir, or killed at the time limit);
 * ``regional_s`` - ``xl-addin regional MASTER -o DIR`` plus ``xl-addin email MASTER --dir DIR
   --dry-run``; null when skipped or when either takes more than 10 minutes;
-* ``peak_rss_mb`` - the largest peak resident memory of our commands (recalc, regional,
-  email), from ``wait4``'s rusage of each child.
+* ``import_s`` - ``xl-addin import COPY --table tblActuals FILE.csv`` of every actuals row
+  (``import_rows``), the CSV written once by ``xl-addin export --table tblActuals``; null
+  with ``--skip-import``;
+* ``sample_recalc_s`` - ``xl-addin recalc`` of the 28-rep built-in sample
+  (``xl-addin new --sample``), after one warm-up run;
+* ``import_floor_s`` - ``python -c "import pandas, openpyxl"``, after one warm-up run: what
+  any such tool pays before it starts;
+* ``peak_rss_mb`` - the largest peak resident memory of our commands (recalc, import, the
+  sample's recalc, regional, email), from ``wait4``'s rusage of each child;
+* ``ratios`` - the figures side by side (``recalc_vs_io_floor_fast`` = recalc_s /
+  io_floor_fast_s, ...), null where a figure is;
+* ``goals`` - each goal of issue 10 with its value, comparison, limit, unit, the size it is
+  set at (``at_reps``, null: every size) and ``pass``: true, false, or null when not
+  measured or set at another size. Printed as a table at the end.
 
-Writes a JSON object with exactly the keys reps, recalc_s, io_floor_s, libreoffice_s,
-regional_s, peak_rss_mb (``--json``, and always to standard output); details go to
-standard error.
+Writes, for each size, a JSON object with exactly the keys of ``KEYS`` on one line
+(``--json``, and always to standard output); details and the goal tables go to standard
+error. Needs only the
+``bench`` extra: ``pip install -e '.[bench]'`` (XlsxWriter, rustpy-xlsxwriter), and
+LibreOffice for ``libreoffice_s``.
 """
 from __future__ import annotations
 
@@ -50,7 +66,9 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-KEYS = ("reps", "recalc_s", "io_floor_s", "libreoffice_s", "regional_s", "peak_rss_mb")
+KEYS = ("reps", "recalc_s", "io_floor_s", "io_floor_fast_s", "libreoffice_s", "regional_s",
+        "import_s", "import_rows", "sample_recalc_s", "import_floor_s", "peak_rss_mb",
+        "ratios", "goals")
 LO_LIMIT = 600.0          # seconds: LibreOffice runs longer than this are not measured
 REGIONAL_LIMIT = 600.0    # seconds: regional or email runs longer than this are not measured
 SAMPLE = 500              # rep-quarters compared between LibreOffice and the engine
@@ -77,10 +95,36 @@ class Measured:
     output: str
 
 
+_LAUNCHER = None
+
+
 def run_measured(cmd: list[str], *, timeout: float | None = None, env: dict | None = None,
                  cwd: Path | None = None) -> Measured:
     """Run ``cmd`` in a fresh process (its own process group); wall time and the child's
-    peak RSS from ``os.wait4``. On timeout the whole group is killed and TimeoutError raised."""
+    peak RSS from ``os.wait4``. On timeout the whole group is killed and TimeoutError raised.
+
+    The command is started by a small launcher process (multiprocessing's fork server), not
+    by this one: on Linux a child's peak RSS counts the memory of the process it was forked
+    from, and this one holds the synthetic plan and the engine's results (a 500 MB parent
+    made ``python -c pass`` peak at 519 MB)."""
+    global _LAUNCHER
+    if _LAUNCHER is None:
+        import multiprocessing
+
+        _LAUNCHER = multiprocessing.get_context("forkserver").Pool(1)
+    return _LAUNCHER.apply(_run_measured, (cmd,), {"timeout": timeout, "env": env, "cwd": cwd})
+
+
+def close_launcher() -> None:
+    global _LAUNCHER
+    if _LAUNCHER is not None:
+        _LAUNCHER.close()
+        _LAUNCHER.join()
+        _LAUNCHER = None
+
+
+def _run_measured(cmd: list[str], *, timeout: float | None = None, env: dict | None = None,
+                  cwd: Path | None = None) -> Measured:
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -170,17 +214,83 @@ def measure_recalc(master: Path, workdir: Path, runs: int) -> tuple[list[float],
     return times, peak
 
 
-def measure_floor(master: Path, workdir: Path, shapes: list[tuple[int, int]], runs: int) -> list[float]:
+def measure_floor(master: Path, workdir: Path, shapes: list[tuple[int, int]], runs: int,
+                  writer: str = "xlsxwriter") -> list[float]:
     spec = ",".join(f"{r}x{c}" for r, c in shapes)
     times = []
     for k in range(runs):
         m = run_measured([sys.executable, str(HERE / "io_floor.py"), str(master),
-                          "-o", str(workdir / "floor_out.xlsx"), "--cells", spec])
+                          "-o", str(workdir / f"floor_out_{writer}.xlsx"), "--cells", spec,
+                          "--writer", writer])
         if m.returncode != 0:
-            raise SystemExit(f"io_floor failed:\n{m.output}")
+            raise SystemExit(f"io_floor --writer {writer} failed:\n{m.output}")
         times.append(m.seconds)
-        log(f"  io floor run {k + 1}: {m.seconds:.2f} s {m.output.strip()}")
+        log(f"  io floor ({writer}) run {k + 1}: {m.seconds:.2f} s {m.output.strip()}")
     return times
+
+
+def measure_import_floor(runs: int) -> list[float]:
+    """``python -c "import pandas, openpyxl"``: what any Python tool of this kind pays before
+    it reads a byte (interpreter start-up and the two libraries)."""
+    times = []
+    for k in range(runs + 1):                        # the first run warms the file cache
+        m = run_measured([sys.executable, "-c", "import pandas, openpyxl"])
+        if m.returncode != 0:
+            raise SystemExit(f"importing pandas and openpyxl failed:\n{m.output}")
+        if k:
+            times.append(m.seconds)
+    log("  import floor (python -c 'import pandas, openpyxl'): "
+        + ", ".join(f"{t:.2f}" for t in times) + " s")
+    return times
+
+
+def measure_sample_recalc(workdir: Path, runs: int) -> tuple[list[float], float]:
+    """``xl-addin recalc`` of the built-in sample (``xl-addin new --sample``), end to end:
+    what a click on the ribbon's recalculate waits for, less Excel's own part."""
+    sample = workdir / "sample.xlsx"
+    sample.unlink(missing_ok=True)
+    m = run_measured([*xl_addin(), "new", "--sample", "-o", str(sample)])
+    if m.returncode != 0:
+        raise SystemExit(f"xl-addin new --sample failed (exit {m.returncode}):\n{m.output}")
+    times, peak = [], 0.0
+    for k in range(runs + 1):                        # the first run warms the file cache
+        copy = workdir / "sample_copy.xlsx"
+        shutil.copyfile(sample, copy)
+        copy.with_name(copy.name + ".bak").unlink(missing_ok=True)
+        m = run_measured([*xl_addin(), "recalc", str(copy)])
+        if m.returncode != 0:
+            raise SystemExit(f"xl-addin recalc of the sample failed (exit {m.returncode}):\n{m.output}")
+        if k:
+            times.append(m.seconds)
+            peak = max(peak, m.max_rss_mb)
+    log("  sample recalc: " + ", ".join(f"{t:.2f}" for t in times) + f" s, peak {peak:.0f} MB")
+    return times, peak
+
+
+def measure_import(master: Path, workdir: Path, runs: int) -> tuple[list[float], float, int]:
+    """``xl-addin import COPY --table tblActuals ACTUALS.csv`` with every actuals row of the
+    master, exported once beforehand with ``xl-addin export --table tblActuals``."""
+    csv_path = workdir / f"{master.stem}_actuals.csv"
+    if not csv_path.exists():
+        tmp = csv_path.with_suffix(".part.csv")
+        m = run_measured([*xl_addin(), "export", str(master), "--table", "tblActuals", "-o", str(tmp)])
+        if m.returncode != 0:
+            raise SystemExit(f"xl-addin export --table tblActuals failed (exit {m.returncode}):\n{m.output}")
+        tmp.replace(csv_path)
+    with csv_path.open(encoding="utf-8-sig") as f:
+        rows = sum(1 for _ in f) - 1
+    times, peak = [], 0.0
+    for k in range(runs):
+        copy = workdir / "import_copy.xlsx"
+        shutil.copyfile(master, copy)
+        copy.with_name(copy.name + ".bak").unlink(missing_ok=True)
+        m = run_measured([*xl_addin(), "import", str(copy), "--table", "tblActuals", str(csv_path)])
+        if m.returncode != 0:
+            raise SystemExit(f"xl-addin import failed (exit {m.returncode}):\n{m.output}")
+        times.append(m.seconds)
+        peak = max(peak, m.max_rss_mb)
+        log(f"  import run {k + 1} ({rows} actuals rows): {m.seconds:.2f} s, peak {m.max_rss_mb:.0f} MB")
+    return times, peak, rows
 
 
 def command_help(name: str) -> str | None:
@@ -348,56 +458,172 @@ def output_shapes(results) -> list[tuple[int, int]]:
     return shapes + [(2, 5)]
 
 
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reps", type=int, required=True, help="quota-carrying reps (at least 40)")
-    ap.add_argument("--runs", type=int, default=3, help="runs per measure (median)")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
-    ap.add_argument("--skip-libreoffice", action="store_true")
-    ap.add_argument("--skip-regional", action="store_true",
-                    help="leave out regional + email (regional_s null)")
-    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "xl_addin_bench",
-                    help="where masters are cached and runs write (default: %(default)s)")
-    a = ap.parse_args(argv)
-    if a.reps < 1 or a.runs < 1:
-        ap.error("--reps and --runs must be positive")
-    a.workdir.mkdir(parents=True, exist_ok=True)
+# ----------------------------------------------------------------------------- goals
 
+# (key, what, value from the figures, comparison, limit, unit, the size the goal is set at or
+# None for every size). Ratios are compared at every size (informative away from their size);
+# seconds and megabytes only at the size the goal names.
+GOALS = (
+    ("regional_10k", "regional_s (regional + email --dry-run)",
+     lambda f: f["regional_s"], "<", 10.0, "s", 10_000),
+    ("recalc_vs_fast_floor", "recalc_s / io_floor_fast_s",
+     lambda f: _ratio(f["recalc_s"], f["io_floor_fast_s"]), "<=", 2.0, "x", None),
+    ("libreoffice_vs_recalc", "libreoffice_s / recalc_s",
+     lambda f: _ratio(f["libreoffice_s"], f["recalc_s"]), ">=", 10.0, "x", None),
+    ("import_vs_recalc", "import_s / recalc_s",
+     lambda f: _ratio(f["import_s"], f["recalc_s"]), "<=", 1.0, "x", None),
+    ("peak_10k", "peak_rss_mb",
+     lambda f: f["peak_rss_mb"], "<", 1024.0, "MB", 10_000),
+    ("recalc_100k", "recalc_s",
+     lambda f: f["recalc_s"], "<", 30.0, "s", 100_000),
+    ("peak_100k", "peak_rss_mb",
+     lambda f: f["peak_rss_mb"], "<", 2048.0, "MB", 100_000),
+    ("sample_vs_import_floor", "sample_recalc_s / import_floor_s",
+     lambda f: _ratio(f["sample_recalc_s"], f["import_floor_s"]), "<=", 1.5, "x", None),
+)
+GOAL_KEYS = ("goal", "value", "op", "limit", "unit", "at_reps", "pass")
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b <= 0 else round(a / b, 3)
+
+
+def ratios(f: dict) -> dict:
+    """The figures side by side: each a quotient of two figures measured in this run."""
+    return {
+        "recalc_vs_io_floor": _ratio(f["recalc_s"], f["io_floor_s"]),
+        "recalc_vs_io_floor_fast": _ratio(f["recalc_s"], f["io_floor_fast_s"]),
+        "io_floor_vs_io_floor_fast": _ratio(f["io_floor_s"], f["io_floor_fast_s"]),
+        "libreoffice_vs_recalc": _ratio(f["libreoffice_s"], f["recalc_s"]),
+        "import_vs_recalc": _ratio(f["import_s"], f["recalc_s"]),
+        "sample_recalc_vs_import_floor": _ratio(f["sample_recalc_s"], f["import_floor_s"]),
+    }
+
+
+def goals(f: dict) -> dict:
+    """Each goal: its value in this run, the limit, and pass (true/false), or null when the
+    figure was not measured or the goal is set at another size."""
+    out = {}
+    for key, what, value_of, op, limit, unit, at_reps in GOALS:
+        value = value_of(f)
+        ok = None
+        if value is not None and (at_reps is None or at_reps == f["reps"]):
+            ok = {"<": value < limit, "<=": value <= limit, ">=": value >= limit}[op]
+        out[key] = dict(zip(GOAL_KEYS, (what, value, op, limit, unit, at_reps, ok)))
+    return out
+
+
+def goal_table(f: dict) -> str:
+    rows = [("goal", "value", "limit", "result")]
+    for g in f["goals"].values():
+        unit = "x" if g["unit"] == "x" else " " + g["unit"]
+        value = "—" if g["value"] is None else f"{g['value']:g}{unit}"
+        result = {True: "pass", False: "FAIL", None: "n/a"}[g["pass"]]
+        if g["pass"] is None and g["value"] is not None and g["at_reps"]:
+            result = f"n/a (set at {g['at_reps']:,} reps)"
+        elif g["value"] is None:
+            result = "not measured"
+        rows.append((g["goal"], value, f"{g['op']} {g['limit']:g}{unit}", result))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def measure_size(reps: int, a: argparse.Namespace) -> dict:
+    """Every figure at ``reps``, measured in this run."""
     from benchmarks.synth import synth_inputs
     from xl_addin.core.engine import compute
 
-    master = master_path(a.workdir, a.reps, a.seed)
-    inputs = synth_inputs(a.reps, a.seed)
+    master = master_path(a.workdir, reps, a.seed)
+    inputs = synth_inputs(reps, a.seed)
     results = compute(inputs)
     shapes = output_shapes(results)
-    log(f"{a.reps} reps, {len(inputs.actuals)} actuals, {sum(r * c for r, c in shapes)} output "
+    log(f"{reps} reps, {len(inputs.actuals)} actuals, {sum(r * c for r, c in shapes)} output "
         f"cells; master {master} ({master.stat().st_size / 1e6:.1f} MB)")
 
-    recalc_times, recalc_peak = measure_recalc(master, a.workdir, a.runs)
-    floor_times = measure_floor(master, a.workdir, shapes, a.runs)
+    # the figures of a ratio are measured in turn (A B A B ...), so that a machine shared
+    # with other work slows both alike and the ratio holds when the absolute times drift
+    recalc_times, floor_times, fast_times, recalc_peak = [], [], [], 0.0
+    for _ in range(a.runs):
+        t, peak = measure_recalc(master, a.workdir, 1)
+        recalc_times += t
+        recalc_peak = max(recalc_peak, peak)
+        floor_times += measure_floor(master, a.workdir, shapes, 1)
+        fast_times += measure_floor(master, a.workdir, shapes, 1, writer="fast")
+    import_times, import_peak, import_rows = (None, 0.0, None) if a.skip_import else \
+        measure_import(master, a.workdir, a.runs)
+    sample_times, import_floor_times, sample_peak = [], [], 0.0
+    for _ in range(a.runs):
+        t, peak = measure_sample_recalc(a.workdir, 1)
+        sample_times += t
+        sample_peak = max(sample_peak, peak)
+        import_floor_times += measure_import_floor(1)
     regional_times, regional_peak = (None, 0.0) if a.skip_regional else \
         measure_regional(master, a.workdir, a.runs)
     lo = None
     if not a.skip_libreoffice:
-        lo = measure_libreoffice(inputs, results, a.workdir, a.reps, a.seed, a.runs)
+        lo = measure_libreoffice(inputs, results, a.workdir, reps, a.seed, a.runs)
     figures = {
-        "reps": a.reps,
+        "reps": reps,
         "recalc_s": round(median(recalc_times), 3),
         "io_floor_s": round(median(floor_times), 3),
+        "io_floor_fast_s": round(median(fast_times), 3),
         "libreoffice_s": None if lo is None else round(lo, 3),
         "regional_s": None if regional_times is None else round(median(regional_times), 3),
-        "peak_rss_mb": round(max(recalc_peak, regional_peak), 1),
+        "import_s": None if import_times is None else round(median(import_times), 3),
+        "import_rows": import_rows,
+        "sample_recalc_s": round(median(sample_times), 3),
+        "import_floor_s": round(median(import_floor_times), 3),
+        "peak_rss_mb": round(max(recalc_peak, regional_peak, import_peak, sample_peak), 1),
     }
+    figures["ratios"] = ratios(figures)
+    figures["goals"] = goals(figures)
     assert tuple(figures) == KEYS
-    text = json.dumps(figures)
-    if a.json:
-        a.json.write_text(text + "\n")
-    print(text)
-    r = figures
-    log(f"recalc / io floor = {r['recalc_s'] / r['io_floor_s']:.1f}x"
-        + (f"; LibreOffice / recalc = {r['libreoffice_s'] / r['recalc_s']:.1f}x" if lo else ""))
     return figures
+
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive whole numbers, e.g. 1000,10000")
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=parse_sizes, required=True,
+                    help="quota-carrying reps (at least 40); several sizes: 1000,10000")
+    ap.add_argument("--runs", type=int, default=3, help="runs per measure (median)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", type=Path, default=None,
+                    help="write the figures here too (one JSON line per size)")
+    ap.add_argument("--skip-libreoffice", action="store_true")
+    ap.add_argument("--skip-regional", action="store_true",
+                    help="leave out regional + email (regional_s null)")
+    ap.add_argument("--skip-import", action="store_true",
+                    help="leave out import of the actuals (import_s, import_rows null)")
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "xl_addin_bench",
+                    help="where masters are cached and runs write (default: %(default)s)")
+    a = ap.parse_args(argv)
+    if a.runs < 1:
+        ap.error("--runs must be positive")
+    a.workdir.mkdir(parents=True, exist_ok=True)
+
+    series = []
+    try:
+        for reps in sorted(a.reps):                  # small first: LibreOffice extrapolates
+            figures = measure_size(reps, a)
+            series.append(figures)
+            print(json.dumps(figures), flush=True)
+    finally:
+        close_launcher()
+    if a.json:
+        a.json.write_text("".join(json.dumps(f) + "\n" for f in series))
+    for figures in series:
+        log("\n" + "  ".join(f"{k} {v}" for k, v in figures["ratios"].items() if v is not None))
+        log(f"goals at {figures['reps']:,} reps:\n" + goal_table(figures))
+    return series
 
 
 if __name__ == "__main__":

@@ -31,6 +31,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 DROP = "DROP"
+ACCEPT = "ACCEPT"
+"""Take the message as usual (after the rule's delay)."""
+ACCEPT_DROP = "ACCEPT_DROP"
+"""Take the message (it counts as delivered) and then drop the connection without a reply."""
 
 
 @dataclass
@@ -70,6 +74,7 @@ class RecordingHandler:
     rcpt_rules: dict[str, _Rule] = field(default_factory=dict)
     data_rules: dict[str, _Rule] = field(default_factory=dict)
     rcpt_seen: list[str] = field(default_factory=list)
+    data_started: list[str] = field(default_factory=list)   # recipients whose DATA arrived
 
     def fail_rcpt(self, address: str, reply: str, times: int | None = 1) -> None:
         """Answer RCPT TO for ``address`` with ``reply`` (``times`` times; None: always)."""
@@ -96,16 +101,25 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.data_started.extend(envelope.rcpt_tos)
+        login = session.auth_data if session.authenticated else None
         for rcpt in envelope.rcpt_tos:
             rule = self.data_rules.get(rcpt.lower())
             if rule is not None and rule.take():
                 if rule.delay:
                     await asyncio.sleep(rule.delay)
+                if rule.reply == ACCEPT:
+                    break
+                if rule.reply == ACCEPT_DROP:
+                    self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
+                                                  bytes(envelope.original_content or envelope.content),
+                                                  login))
+                    server.transport.close()
+                    return "421 connection dropped"
                 if rule.reply == DROP:
                     server.transport.close()
                     return "421 connection dropped"
                 return rule.reply
-        login = session.auth_data if session.authenticated else None
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                       bytes(envelope.original_content or envelope.content),
                                       login))

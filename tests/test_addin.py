@@ -563,4 +563,21 @@ def test_cli_addin_build_and_linux_install_message(tmp_path):
     import sys
     if sys.platform.startswith("linux"):
         r = run_cli("addin", "install")
-        assert r.exit_code == 2 and "Error" in r.output
+        # what a command-line user can do, in the chosen language (default Chinese)
+        assert r.exit_code == 2 and r.stderr.splitlines() == [
+            "错误：本机（linux）没有桌面版 Excel：加载项只能安装在 Windows 或 macOS 上",
+            "  - 在这里可用 xl-addin addin build -o 文件夹 生成 xl_addin.xlam，拷到 Windows 或 Mac 上，"
+            "在 Excel 的 文件 > 选项 > 加载项 中加载它，或在那台电脑上运行 xl-addin addin install",
+            "  - 不用 Excel 也能完成全部工作：xl-addin check、recalc、regional、email"
+            "（xl-addin --help 查看全部命令）"]
+        r = run_cli("addin", "install", "--lang", "en")
+        assert r.exit_code == 2 and r.stderr.splitlines()[0] == (
+            "Error: desktop Excel does not run on this machine (linux): the add-in installs only "
+            "on Windows or macOS")
+        assert "Python function" not in r.stderr and "build_addin()" not in r.stderr
+    # written with normal permissions under the umask (0644 under 022), not mkstemp's 0600
+    import os
+    import stat
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "xl_addin.xlam").stat().st_mode) == 0o666 & ~mask

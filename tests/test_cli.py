@@ -72,8 +72,8 @@ def test_check_on_sample_prints_every_check_and_passes(sample_master):
     r = run_cli("check", sample_master)
     assert r.exit_code == 0, r.output
     # the two shares the plan rounded to make 100%: OTHER 30/280 = 10.71% stated 10%, A 150/280 = 53.57% stated 53%
-    warn_lines = [l for l in r.output.splitlines() if l.startswith("WARN")]
-    assert any("OTHER" in l for l in warn_lines) and any(" A " in l or "A share" in l for l in warn_lines)
+    warn_lines = [l for l in r.output.splitlines() if l.startswith("注意")]   # WARN, in Chinese
+    assert any("OTHER 占比" in l for l in warn_lines) and any("A 占比" in l for l in warn_lines)
     assert sha(sample_master) == before  # check never writes
 
 
@@ -153,7 +153,8 @@ def test_import_replaces_rows_and_keeps_text_as_text(sample_master, tmp_path):
                    "OTHER,其他,@boss,other@example.com\nHQ,总部,,\n", encoding="utf-8")
     r = run_cli("import", sample_master, "--table", "tblRegions", src)
     assert r.exit_code == 0, r.output
-    rows = export_rows(sample_master, "tblRegions")
+    r = run_cli("export", sample_master, "--table", "tblRegions", "--raw")
+    rows = list(csv.DictReader(io.StringIO(r.output)))
     assert [r["manager"] for r in rows] == ['=HYPERLINK("x")', "+86 138", "-5", "@boss", ""]
     wb = openpyxl.load_workbook(sample_master)
     raw = raw_tables(wb)["tblRegions"]
@@ -282,12 +283,14 @@ def test_input_digest_is_stable_from_new_to_recalc(sample_master):
 
 
 def test_unknown_product_code_in_the_cube_prior(sample_master, tmp_path):
+    # import checks the workbook as it would be, so the bad prior never gets in
     src = tmp_path / "prior.csv"
     src.write_text("region,quarter,product,weight\nEAST,Q1,Z,1\n", encoding="utf-8")
-    assert run_cli("import", sample_master, "--table", "tblCubePrior", src).exit_code == 0
     before = sha(sample_master)
-    r = run_cli("recalc", sample_master)
+    r = run_cli("import", sample_master, "--table", "tblCubePrior", src)
     assert r.exit_code == 2 and "tblCubePrior" in r.output and "'Z'" in r.output and "product" in r.output
+    assert ("sheet 'prior.csv', table tblCubePrior, row 1, (EAST/Q1/Z), column product, cell C2: "
+            "unknown product 'Z'") in r.output
     assert sha(sample_master) == before
 
 

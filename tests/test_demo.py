@@ -50,7 +50,10 @@ def test_demo_runs_the_whole_job(tmp_path):
     east = next(line for line in summary.splitlines() if line.startswith("EAST"))
     assert "华东" in east and "138万" in east and east.split()[-1] == "10"
     assert "注意 3" in text and "不通过 0" in text
-    assert text.count("WARN") == 3
+    # the three warnings by their Chinese label, area and message (no English status)
+    warns = [line for line in text.splitlines() if line.startswith("  注意 ")]
+    assert len(warns) == 3 and "WARN" not in text
+    assert any("区域：OTHER 占比：30,000,000 / 280,000,000 = 10.71%，计划写明 10%" in w for w in warns)
     assert str(master) in text and str(regional / "outbox") in text
 
 

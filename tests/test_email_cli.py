@@ -82,7 +82,7 @@ def test_email_end_to_end(sample_master, smtp_server):
         assert name.startswith(f"2026_Q4_{code}_") and path.read_bytes() == data
         assert received.message["To"] == MANAGERS[code]
     log = [json.loads(line) for line in (folder / "send-log.jsonl").read_text().splitlines()]
-    assert [x["result"] for x in log] == ["sent"] * 4
+    assert [x["result"] for x in log] == ["sending", "sent"] * 4   # intent, then outcome
 
     again = run_cli("email", sample_master, *smtp_args(smtp_server))
     assert again.exit_code == 0, again.output
@@ -210,7 +210,8 @@ def test_unreachable_server_fails_every_region(sample_master, tmp_path):
                 "--sender", SENDER, "--config", config)
     assert r.exit_code == 1
     log = (sample_master.parent / "regional" / "send-log.jsonl").read_text().splitlines()
-    assert [json.loads(x)["result"] for x in log] == ["failed"] * 4
+    # the first region was tried (its "sending" line, then the failure), the rest not
+    assert [json.loads(x)["result"] for x in log] == ["sending"] + ["failed"] * 4
 
 
 def test_email_help():

@@ -37,9 +37,14 @@ def test_a_crash_of_our_code_exits_3_and_asks_to_report(sample_master, monkeypat
     r = run_cli("check", sample_master)
     assert r.exit_code == EXIT_CRASH == 3
     first, *rest = r.stderr.splitlines()
-    assert first == ("错误 / Error: internal error in xl-addin (KeyError: 'boom'); this is a bug, "
-                     "please report it to the xl_addin maintainers with the lines below")
+    # the sample master is Chinese, so is the line
+    assert first == ("错误：xl-addin 内部错误（KeyError: 'boom'）；这是程序缺陷，请把下面几行报告给 "
+                     "xl_addin 的维护者")
     assert rest[0] == "Traceback (most recent call last):" and rest[-1] == "KeyError: 'boom'"
+    r = run_cli("check", sample_master, "--lang", "en")
+    assert r.stderr.splitlines()[0] == (
+        "Error: internal error in xl-addin (KeyError: 'boom'); this is a bug, "
+        "please report it to the xl_addin maintainers with the lines below")
 
 
 def test_an_os_error_no_layer_caught_is_one_line_exit_2(sample_master, monkeypatch):
@@ -50,16 +55,23 @@ def test_an_os_error_no_layer_caught_is_one_line_exit_2(sample_master, monkeypat
 
     monkeypatch.setattr(master, "check_master", unreadable)
     r = run_cli("check", sample_master)
-    assert (r.exit_code, r.stderr) == (2, "错误 / Error: /srv/plan.xlsx: Permission denied; check "
+    # the reason is the operating system's own text; the hint is ours, in the workbook's language
+    assert (r.exit_code, r.stderr) == (2, "错误：/srv/plan.xlsx: Permission denied；请检查该文件及其"
+                                          "文件夹的权限\n")
+    r = run_cli("check", sample_master, "--lang", "en")
+    assert (r.exit_code, r.stderr) == (2, "Error: /srv/plan.xlsx: Permission denied; check "
                                           "the permissions of the file and its folder\n")
 
 
 def test_a_statement_error_is_exit_2_with_its_message(sample_master):
     r = run_cli("explain", sample_master, "--rep", "R999", "--quarter", "Q5")
-    assert r.exit_code == 2     # click's own usage error for Q5
+    assert (r.exit_code, r.stderr) == (2, "错误：没有季度 Q5\n  - 可用：Q1, Q2, Q3, Q4\n")
     r = run_cli("explain", sample_master, "--rep", "R999")
     assert r.exit_code == 2
-    assert r.stderr.startswith("错误 / Error: no rep 'R999' in tblTeam")
+    assert r.stderr.startswith("错误：团队表中没有工号 R999\n  - 可用：R001, R002, R003")
+    # a rep without a quota: the statement's own error, one headline in the workbook's language
+    r = run_cli("explain", sample_master, "--rep", "R001")
+    assert r.exit_code == 2 and r.stderr.startswith("错误：R001 (")
     assert "Traceback" not in r.stderr
 
 

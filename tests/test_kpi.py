@@ -204,12 +204,19 @@ def test_float_alone_would_round_the_boundary_wrong(monkeypatch):
 
 def test_cap_is_a_setting():
     scheme = with_weights(sales={"cap": D("1.2")})
-    # sales 1,100,000 / 1,000,000 = 1.1 under the cap 1.2 -> 40 x 1.1 = 44; rest 60 -> 104
-    assert one_score(full_marks(sales=1_100_000), scheme=scheme) == D("104.00")
-    # sales 1.5 capped at 1.2 -> 48; + 60 = 108
-    assert one_score(full_marks(sales=1_500_000), scheme=scheme) == D("108.00")
-    # default cap 1: 1.5 -> 1.0 -> 40 + 60 = 100
-    assert one_score(full_marks(sales=1_500_000)) == D("100.00")
+    # visits 52 / 104 = 0.5 -> 10 x 0.5 = 5, so the other indicators give 60 - 5 = 55;
+    # sales 1,100,000 / 1,000,000 = 1.1 under the cap 1.2 -> 40 x 1.1 = 44; 44 + 55 = 99
+    assert one_score(full_marks(sales=1_100_000, visits=52), scheme=scheme) == D("99.00")
+    # sales 1.5 capped at 1.2 -> 48; 48 + 55 = 103, clipped to the documented 100
+    assert one_score(full_marks(sales=1_500_000, visits=52), scheme=scheme) == D("100.00")
+    # default cap 1: 1.5 -> 1.0 -> 40 + 55 = 95
+    assert one_score(full_marks(sales=1_500_000, visits=52)) == D("95.00")
+
+
+def test_scores_are_clipped_to_100_whatever_the_cap():
+    # issue 11: cap 10 on sales, sales 2.5x target -> 40 x 2.5 = 100 + 60 = 160 unclipped
+    scheme = with_weights(sales={"cap": D("10")})
+    assert one_score(full_marks(sales=2_500_000), scheme=scheme) == D("100.00")
 
 
 def test_achievement_never_below_zero():

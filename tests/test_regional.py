@@ -387,7 +387,7 @@ def test_bad_master_exits_2(tmp_path):
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"not a zip")
     r = run_cli("regional", bad, "-o", tmp_path / "out")
-    assert r.exit_code == 2 and "Error" in r.stderr and not (tmp_path / "out").exists()
+    assert r.exit_code == 2 and r.stderr.startswith("错误：") and not (tmp_path / "out").exists()
 
 
 def test_file_names_are_safe():

@@ -14,7 +14,7 @@ from xl_addin.workbook.cached import read_formula_results
 from xl_addin.workbook.master import read_table
 
 SHIPPED = Path(__file__).resolve().parents[1] / "workbooks" / "sales_plan_2026.xlsx"
-REGENERATE = ("regenerate it: LOGNAME=xl-addin .venv/bin/xl-addin new --sample "
+REGENERATE = ("regenerate it: LOGNAME=xl-addin .venv/bin/xl-addin new --sample --force "
               "-o workbooks/sales_plan_2026.xlsx (see workbooks/README.md)")
 
 

@@ -367,7 +367,7 @@ def test_explain_cli_one_quarter_in_english(sample_master):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--rep", "R999"], "no rep 'R999'"),
+    (["--rep", "R999"], "团队表中没有工号 R999"),   # the CLI's own check, in the master's language
     (["--rep", "R001"], "without a sales quota"),
 ])
 def test_explain_cli_errors(sample_master, args, message):

@@ -23,7 +23,7 @@ from xl_addin.storage import (LOCK_PREFIX, TEMP_PREFIX, StorageError, check_not_
                               write_atomic)
 
 ROOT = Path(__file__).resolve().parents[1]
-ERR = "错误 / Error: "
+ERR = "错误："   # the sample master is Chinese; so is a run without a workbook
 DROP_DAC = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
             "--bounding-set=-dac_override,-dac_read_search"]
 
@@ -175,8 +175,8 @@ def test_read_only_folder_exit_2_one_line_nothing_changed(master, tmp_path, no_d
     assert (imp.returncode, imp.stderr) == (2, f"{ERR}{master}: {why}\n")
     assert (new.returncode, new.stderr) == (2, f"{ERR}{ro / 'new.xlsx'}: {why}\n")
     assert (exp.returncode, exp.stderr) == (2, f"{ERR}{ro / 'team.csv'}: {why}\n")
-    assert (reg.returncode, reg.stderr) == (2, f"{ERR}{ro / 'regional'}: Permission denied; "
-                                               "check the permissions of the file and its folder\n")
+    assert (reg.returncode, reg.stderr) == (2, f"{ERR}{ro / 'regional'}: Permission denied；"
+                                               "请检查该文件及其文件夹的权限\n")
     assert (addin.returncode, addin.stderr) == (2, f"{ERR}{ro / 'xl_addin.xlam'}: {why}\n")
     assert listing(ro) == before
 

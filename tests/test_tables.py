@@ -178,8 +178,10 @@ def test_write_rows_finds_columns_by_label_when_users_reorder_them():
     assert (ws["A5"].value, ws["B5"].value, ws["C5"].value) == (Decimal("0.25"), 70_000_000, "Q2")
     assert ws["A5"].number_format == "0%"              # a share, wherever it moved
     ws["B4"] = "Something else"
-    with pytest.raises(KeyError, match="amount"):
+    from xl_addin.errors import InputError
+    with pytest.raises(InputError, match="column 'amount' .* is missing"):
         write_rows(ws, table, SPLIT, [("Q1", 1, None)], "en")
+    assert ws["B5"].value == 70_000_000                # nothing written
 
 
 def test_write_rows_turns_missing_values_into_empty_cells():

@@ -8,16 +8,22 @@ commands.
 """
 from __future__ import annotations
 
+import os
 import sys
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..text import label
 from ..workbook import schema
-from .commands import COMMANDS
-from .common import EXIT_BAD_INPUT, EXIT_FAIL, Group, lang_option, text_table
+from ..workbook.i18n import check_message
+from .commands import COMMANDS, check_area, check_item
+from .common import (EXIT_BAD_INPUT, EXIT_FAIL, CliError, Group, current_lang, lang_option, pick,
+                     say, set_lang, set_path, table, tr)
 
-__all__ = ["main", "text_table", "EXIT_FAIL", "EXIT_BAD_INPUT"]
+__all__ = ["main", "EXIT_FAIL", "EXIT_BAD_INPUT"]
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,37 +36,71 @@ def main() -> None:
     """
 
 
+def _summary(outcome, lang: str) -> str:
+    """The run's figures in one line of the output language."""
+    r = outcome.results
+    b = r.bonus
+    total = sum(b["total"], Decimal(0)) if len(b) else Decimal(0)
+    st = r.checks["status"].value_counts().to_dict() if len(r.checks) else {}
+    return tr("summary", lang, reps=r.rep_targets["rep_id"].nunique() if len(r.rep_targets) else 0,
+              kpi=len(r.kpi), bonus=f"{total:,.2f}", ok=st.get("OK", 0), warn=st.get("WARN", 0),
+              fail=st.get("FAIL", 0), watch=len(r.watchlist))
+
+
+def _table_name(table: str, choices) -> str:
+    return pick(table, sorted(choices), "table")
+
+
 @main.command()
 @click.option("--sample", is_flag=True, help="Fill the 2026 plan's sample team and four quarters of actuals.")
-@lang_option(help="Label language.")
+@lang_option(help="Label language of the workbook (default zh).")
 @click.option("--year", type=int, default=2026, show_default=True, help="Fiscal year of the built-in plan.")
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True,
               help="Where to write the new workbook (.xlsx).")
-def new(sample: bool, lang: str, year: int, output: Path) -> None:
-    """Create a fresh master planning workbook."""
+@click.option("--force", is_flag=True, help="Replace an existing file at OUTPUT.")
+def new(sample: bool, lang: str | None, year: int, output: Path, force: bool) -> None:
+    """Create a fresh master planning workbook (.xlsx; an existing file only with --force)."""
     from ..workbook.master import new_master
 
+    lang = set_lang(lang)
+    if output.is_dir():
+        pass   # the save says "is a folder, not a file"
+    elif output.suffix.lower() != ".xlsx":
+        raise CliError("new.not_xlsx", path=str(output), suffix=output.suffix or '""')
+    elif os.path.lexists(output) and not force:
+        raise CliError("new.exists", path=str(output))
     outcome = new_master(output, lang=lang, year=year, sample=sample)
-    click.echo(f"{output}: {'sample ' if sample else ''}master workbook for {year} written ({lang}); {outcome.summary}")
+    say("new.done_sample" if sample else "new.done", lang, path=str(output), year=year,
+        summary=_summary(outcome, lang))
+
+
+def _check_rows(results, lang: str) -> list[list[Any]]:
+    return [[label("check_status", c.status, lang), check_area(c.area, lang),
+             check_item(c.item, lang), c.stated, c.computed,
+             check_message(c.code, c.params, lang)] for c in results.check_rows]
 
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Date for the spend-to-date check (default: the Plan's as_of_date).")
-def check(path: Path, as_of) -> None:
+@lang_option()
+def check(path: Path, as_of, lang: str | None) -> None:
     """Validate the inputs and print every check; writes nothing.
 
     Exit 0 when all checks pass or warn, 1 when any check FAILs, 2 when the input is invalid.
     """
     from ..workbook.master import check_master
 
+    set_path(path)
     outcome = check_master(path, as_of=as_of.date() if as_of else None)
-    df = outcome.results.checks
-    rows = [[r.status, r.area, r.item, r.stated, r.computed, r.message] for r in df.itertuples()]
-    click.echo(text_table(["status", "area", "item", "stated", "computed", "message"], rows))
-    counts = df["status"].value_counts().to_dict()
-    click.echo(f"\n{len(df)} checks: {counts.get('OK', 0)} OK, {counts.get('WARN', 0)} WARN, {counts.get('FAIL', 0)} FAIL")
+    lang = set_lang(outcome.lang)
+    head = [tr(f"check.head.{k}", lang) for k in ("status", "area", "item", "stated", "computed", "message")]
+    click.echo(table(head, _check_rows(outcome.results, lang), right=(3, 4)))
+    counts = outcome.results.checks["status"].value_counts().to_dict()
+    click.echo("")
+    say("check.total", lang, n=len(outcome.results.checks), ok=counts.get("OK", 0),
+        warn=counts.get("WARN", 0), fail=counts.get("FAIL", 0))
     if counts.get("FAIL", 0):
         sys.exit(EXIT_FAIL)
 
@@ -68,43 +108,75 @@ def check(path: Path, as_of) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Date for the spend-to-date check.")
-def recalc(path: Path, as_of) -> None:
-    """Compute every output table and save the workbook in place (previous file kept as .bak)."""
+@lang_option()
+def recalc(path: Path, as_of, lang: str | None) -> None:
+    """Compute every output table and save the workbook in place (previous file kept as .bak).
+
+    Exit 0 when all checks pass or warn; 1 when any check FAILs (the outputs are still
+    written, and the FAIL checks listed); 2 when the input is invalid (nothing written).
+    """
     from ..workbook.master import recalc_master
 
+    set_path(path)
     outcome = recalc_master(path, as_of=as_of.date() if as_of else None)
-    click.echo(f"{path}: recalculated; {outcome.summary}")
+    lang = set_lang(outcome.lang)
+    say("recalc.done", lang, path=str(path), summary=_summary(outcome, lang))
+    fails = [r for r, c in zip(_check_rows(outcome.results, lang), outcome.results.check_rows)
+             if c.status == "FAIL"]
+    if fails:
+        say("recalc.fails", lang, err=True, n=len(fails))
+        for status, area, item, _stated, _computed, message in fails:
+            say("recalc.fail_line", lang, err=True, status=status, area=area, item=item,
+                message=message)
+        sys.exit(EXIT_FAIL)
 
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--table", "table", required=True, type=click.Choice(sorted(schema.TABLES)), help="Contract table name.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--table", "table_name", required=True, metavar="TABLE",
+              help="Contract table name, any case: " + ", ".join(sorted(schema.TABLES)) + ".")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"], case_sensitive=False), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="File to write (default: standard output).")
-def export(path: Path, table: str, fmt: str, output: Path | None) -> None:
-    """Export one table with the contract's column keys as headers."""
+@click.option("--raw", is_flag=True,
+              help="CSV: write text exactly as it is. By default text that begins with = + - @ "
+                   "or a tab or carriage return gets a leading ' so that a spreadsheet does not "
+                   "run it as a formula. JSON always holds the values as they are.")
+@lang_option(help="Language of messages (default: the workbook's); the table keeps its codes.")
+def export(path: Path, table_name: str, fmt: str, output: Path | None, raw: bool,
+           lang: str | None) -> None:
+    """Export one table with the contract's column keys as headers (codes, not labels)."""
     from ..workbook.master import export_table
 
-    text = export_table(path, table, fmt)
+    set_path(path)
+    table_name = _table_name(table_name, schema.TABLES)
+    text_out = export_table(path, table_name, fmt.lower(), raw=raw)
     if output:
         from ..storage import write_text
 
-        write_text(output, text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        write_text(output, text_out, encoding="utf-8-sig" if fmt.lower() == "csv" else "utf-8")
     else:
-        click.echo(text, nl=False)
+        click.echo(text_out, nl=False)
 
 
 @main.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--table", "table", required=True, type=click.Choice(sorted(schema.INPUT_TABLES)), help="Input table to replace.")
+@click.option("--table", "table_name", required=True, metavar="TABLE",
+              help="Input table to replace, any case: " + ", ".join(sorted(schema.INPUT_TABLES)) + ".")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_(path: Path, table: str, csv_file: Path) -> None:
+@lang_option()
+def import_(path: Path, table_name: str, csv_file: Path, lang: str | None) -> None:
     """Replace an input table's rows with a CSV file (contract keys as headers)."""
     from ..workbook.master import import_table
+    from ..workbook.parse import detect_lang
+    from ..workbook.xlsx import XlsxBook
 
-    n = import_table(path, table, csv_file)
-    click.echo(f"{path}: {table} replaced with {n} row(s) from {csv_file}")
+    set_path(path)
+    table_name = _table_name(table_name, schema.INPUT_TABLES)
+    n = import_table(path, table_name, csv_file)
+    if not click.get_current_context().meta.get("xl_addin.lang"):
+        set_lang(detect_lang(XlsxBook.open(path).raw_tables()))
+    say("import.done", current_lang(), path=str(path), table=table_name, n=n, csv=str(csv_file))
 
 
 @main.group()
@@ -115,30 +187,47 @@ def addin() -> None:
 @addin.command("build")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Folder to write xl_addin.xlam into.")
-def addin_build(out_dir: Path) -> None:
+@lang_option(help="Language of messages (default zh).")
+def addin_build(out_dir: Path, lang: str | None) -> None:
     """Build xl_addin.xlam from our ribbon and VBA templates and the installed xlwings."""
     from ..excel.addin import build_addin
 
-    click.echo(str(build_addin(out_dir)))
+    say("addin.built", set_lang(lang), path=str(build_addin(out_dir)))
+
+
+def _desktop_excel_here() -> bool:
+    return sys.platform.startswith("win") or sys.platform == "darwin"
 
 
 @addin.command("install")
 @click.option("--interpreter", default=None, help="Python that Excel should run (default: this one).")
-def addin_install(interpreter: str | None) -> None:
+@lang_option(help="Language of messages (default zh).")
+def addin_install(interpreter: str | None, lang: str | None) -> None:
     """Build the add-in and put it where Excel loads it at start (Windows XLSTART, macOS startup)."""
     from ..excel.addin import install_addin
 
+    lang = set_lang(lang)
+    if not _desktop_excel_here():
+        raise CliError("addin.no_excel", ("addin.no_excel.build", {}), ("addin.no_excel.cli", {}),
+                       platform=sys.platform)
     path = install_addin(interpreter=interpreter)
-    click.echo(f"installed {path}; restart Excel to see the 销售工具 tab")
+    say("addin.installed", lang, path=str(path))
 
 
 @addin.command("uninstall")
-def addin_uninstall() -> None:
+@lang_option(help="Language of messages (default zh).")
+def addin_uninstall(lang: str | None) -> None:
     """Remove the add-in and our interpreter setting."""
     from ..excel.addin import uninstall_addin
 
-    for p in uninstall_addin():
-        click.echo(f"removed {p}")
+    lang = set_lang(lang)
+    if not _desktop_excel_here():
+        raise CliError("addin.no_excel", ("addin.no_excel.cli", {}), platform=sys.platform)
+    removed = uninstall_addin()
+    for p in removed:
+        say("addin.removed", lang, path=str(p))
+    if not removed:
+        say("addin.nothing", lang)
 
 
 for _command in COMMANDS:

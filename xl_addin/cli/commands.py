@@ -9,6 +9,7 @@ other commands they are thin: open the master with :func:`check_master`, call th
 from __future__ import annotations
 
 import os
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -23,14 +24,57 @@ from ..mail.email import (DRY_RUN_SENDER, EmailError, RegionalFile, SendResult, 
                     count_by_status, load_settings, send_all,
                     validate_address)
 from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest, read_manifest,
-                       regional_files, write_regional)
-from .common import EXIT_FAIL, LANG, t, text_table
+                       regional_files, sales_regions, write_regional)
+from ..text import label
+from ..workbook.i18n import check_message
+from .common import (EXIT_FAIL, CliError, lang_option, pick, progress, say, set_lang, set_path,
+                     table, tr)
 
-__all__ = ["COMMANDS", "regional", "email", "explain", "demo", "default_dir"]
+__all__ = ["COMMANDS", "regional", "email", "explain", "demo", "default_dir", "check_area",
+           "check_item"]
 
 SEND_LOG = "send-log.jsonl"
 OUTBOX = "outbox"
-_t = t
+
+
+# ----------------------------------------------------------------------------- check labels
+
+def check_area(area: str, lang: str) -> str:
+    """The label of a check's area code (``quarters`` is 季度 / Quarters)."""
+    key = f"cli.check.area.{area}"
+    shown = tr(f"check.area.{area}", lang)
+    return area if shown == key else shown
+
+
+# A check's ``item`` is built from codes and a few fixed words (xl_addin.core.checks):
+# the words are replaced by the catalog's, the codes (EAST, Q1, MKT) stay.
+_ITEMS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
+    (r"^sum of amounts$", "sum_amounts"), (r"^sum of stated shares$", "sum_shares"),
+    (r"^growth vs prior year$", "growth"), (r"^excess pool vs budget$", "pool"),
+    (r"^now \+ hires vs planned$", "headcount"), (r"^hires by region$", "hires_by_region"),
+    (r"^team at year end$", "year_end"), (r"^total weight$", "total_weight"),
+    (r"^(?P<x>.+) share$", "share"), (r"^(?P<x>.+) ratio$", "ratio"),
+    (r"^(?P<x>.+) children sum$", "children_sum"), (r"^(?P<x>.+) within (?P<y>.+)$", "within"),
+    (r"^(?P<x>.+) duplicate$", "duplicate"), (r"^(?P<x>.+) parent$", "parent"),
+    (r"^(?P<x>.+) spend vs line$", "spend_line"), (r"^(?P<x>.+) spend pace$", "spend_pace"),
+    (r"^(?P<x>.+) hires region$", "hires_region"), (r"^(?P<x>.+) hires$", "hires"),
+    (r"^(?P<x>base|process|growth) group weight$", "group_weight_known"),
+    (r"^(?P<x>.+) group weight$", "group_weight"), (r"^(?P<x>.+) staffing$", "staffing"),
+    (r"^(?P<x>.+) rep targets$", "rep_targets"),
+]]
+
+
+def check_item(item: str, lang: str) -> str:
+    """A check's item in ``lang``: ``Q1 share`` is ``Q1 占比`` in Chinese."""
+    for pattern, key in _ITEMS:
+        m = pattern.match(item)
+        if m:
+            params = m.groupdict()
+            if key == "group_weight_known":
+                params["x"] = tr(f"check.group.{params['x']}", lang)
+                key = "group_weight"
+            return tr(f"check.item.{key}", lang, **params)
+    return item
 
 
 def default_dir(master: Path) -> Path:
@@ -58,28 +102,27 @@ def _warn_failed_checks(outcome, lang: str) -> None:
     df = outcome.results.checks
     fails = df[df["status"] == "FAIL"]
     if len(fails):
-        click.echo(_t(lang, f"注意：计划有 {len(fails)} 项检查不通过（xl-addin check 查看详情）；仍按当前数据生成。",
-                      f"Note: the plan has {len(fails)} FAIL check(s) (see xl-addin check); "
-                      "building from the data as it is."), err=True)
+        say("regional.fails", lang, err=True, n=len(fails))
 
 
 def _entry_line(e: RegionalEntry, lang: str) -> str:
     totals = {k: Decimal(v) for k, v in e.totals.items()}
-    return _t(lang, f"  {e.region:<6} {e.region_name}  {e.file}  销售人员 {totals['reps']} 人，"
-                    f"季度奖金 {wan_yi(totals['bonus_total'], 'zh')}",
-              f"  {e.region:<6} {e.region_name}  {e.file}  {totals['reps']} reps, "
-              f"bonuses {wan_yi(totals['bonus_total'], 'en')}")
+    return tr("regional.entry", lang, region=f"{e.region:<6}", name=e.region_name, file=e.file,
+              reps=totals["reps"], bonus=wan_yi(totals["bonus_total"], lang))
 
 
 def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool) -> Manifest:
     """Write the regional workbooks and the manifest, echoing one line per region; one
     file at a time per CPU."""
     _warn_failed_checks(outcome, lang)
-    manifest = write_regional(outcome.inputs, outcome.results, out_dir,
-                              input_sha256=outcome.digest, master_name=Path(master).name,
-                              lang=lang, encrypt=encrypt,
-                              progress=lambda e: click.echo(_entry_line(e, lang)),
-                              workers=os.cpu_count() or 1)
+    with progress(len(sales_regions(outcome.inputs)), tr("regional.progress", lang)) as (advance, echo):
+        def done(e: RegionalEntry) -> None:
+            echo(_entry_line(e, lang))
+            advance(e.region)
+        manifest = write_regional(outcome.inputs, outcome.results, out_dir,
+                                  input_sha256=outcome.digest, master_name=Path(master).name,
+                                  lang=lang, encrypt=encrypt, progress=done,
+                                  workers=os.cpu_count() or 1)
     return manifest
 
 
@@ -89,12 +132,11 @@ def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool) -> Ma
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder for the regional workbooks (default: <master folder>/regional).")
-@click.option("--lang", type=LANG, default="zh", show_default=True,
-              help="Language of the sheets and statements.")
+@lang_option(help="Language of the sheets, statements and messages (default: the master's).")
 @click.option("--encrypt", is_flag=True,
               help="Encrypt each file with its region's password from XL_ADDIN_PASSWORD_<REGION> "
                    "or the keyring (service xl-addin-regional, username = region code).")
-def regional(path: Path, out_dir: Path | None, lang: str, encrypt: bool) -> None:
+def regional(path: Path, out_dir: Path | None, lang: str | None, encrypt: bool) -> None:
     """One workbook per sales region with a bonus statement per rep.
 
     Each file (YEAR_PERIOD_REGION_NAME.xlsx) holds only its region's rows, as plain values
@@ -102,34 +144,37 @@ def regional(path: Path, out_dir: Path | None, lang: str, encrypt: bool) -> None
     they came from, for `xl-addin email`. PERIOD is the latest quarter with reported
     actuals (Q0 before any).
     """
+    set_path(path)
     outcome = _open(path)
+    lang = set_lang(outcome.lang)
     out_dir = out_dir or default_dir(path)
-    click.echo(_t(lang, f"{path}：生成区域报表到 {out_dir}", f"{path}: writing regional workbooks to {out_dir}"))
+    say("regional.start", lang, path=str(path), dir=str(out_dir))
     manifest = _build(outcome, path, out_dir, lang, encrypt)
-    click.echo(_t(lang, f"完成：{len(manifest.files)} 个文件，期间 {manifest.period}"
-                        f"{'，已加密' if manifest.encrypted else ''}；清单 {out_dir / MANIFEST_NAME}",
-                  f"Done: {len(manifest.files)} files, period {manifest.period}"
-                  f"{', encrypted' if manifest.encrypted else ''}; manifest {out_dir / MANIFEST_NAME}"))
+    say("regional.done_encrypted" if manifest.encrypted else "regional.done", lang,
+        n=len(manifest.files), period=manifest.period, manifest=str(out_dir / MANIFEST_NAME))
 
 
 # ----------------------------------------------------------------------------- explain
 
 @click.command("explain")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--rep", "rep_id", required=True, help="Rep ID (tblTeam), e.g. R002.")
-@click.option("--quarter", type=click.Choice(QUARTERS, case_sensitive=False), default=None,
+@click.option("--rep", "rep_id", required=True, help="Rep ID (tblTeam), e.g. R002 (any case).")
+@click.option("--quarter", default=None, metavar="Q1|Q2|Q3|Q4",
               help="Only this quarter (default: the whole year with the annual awards).")
-@click.option("--lang", type=LANG, default="zh", show_default=True)
-def explain(path: Path, rep_id: str, quarter: str | None, lang: str) -> None:
+@lang_option(help="Language of the statement (default: the master's).")
+def explain(path: Path, rep_id: str, quarter: str | None, lang: str | None) -> None:
     """How one rep's KPI score and bonus were reached, line by line.
 
     Every indicator with actual, target, achievement, cap, weight and points (or why it is
     N/A), the gate decision, the excess bonus with the pool's factor, the awards with the
     rep's rank, and the total in figures and in words.
     """
+    set_path(path)
+    quarter = pick(quarter, list(QUARTERS), "quarter") if quarter is not None else None
     outcome = _open(path)
-    st = build_statement(outcome.inputs, outcome.results, rep_id.strip(),
-                         quarter.upper() if quarter else None)
+    lang = set_lang(outcome.lang)
+    rep_id = pick(rep_id, [r.rep_id for r in outcome.inputs.team], "rep")
+    st = build_statement(outcome.inputs, outcome.results, rep_id, quarter)
     click.echo(render_text(st, lang), nl=False)
 
 
@@ -138,12 +183,12 @@ def explain(path: Path, rep_id: str, quarter: str | None, lang: str) -> None:
 def _manifest_files(directory: Path) -> tuple[Manifest, list[RegionalFile]]:
     manifest = read_manifest(directory)
     if manifest is None:
-        raise EmailError(f"{directory}: no {MANIFEST_NAME}; run `xl-addin regional MASTER -o {directory}` "
-                         "first, or give the master workbook instead of the folder")
+        raise CliError("email.no_manifest", dir=str(directory), manifest=MANIFEST_NAME)
     files = regional_files(manifest, directory)
     missing = [str(f.path) for f in files if not f.path.is_file()]
     if missing:
-        raise EmailError(f"{directory}: files listed in {MANIFEST_NAME} are missing: {', '.join(missing)}")
+        raise CliError("email.missing_files", dir=str(directory), manifest=MANIFEST_NAME,
+                       files=", ".join(missing))
     return manifest, files
 
 
@@ -161,21 +206,18 @@ def _settings(config: Path | None, dry_run: bool, **overrides: Any) -> SmtpSetti
 
 
 def _status_text(status: str, lang: str) -> str:
-    zh = {"sent": "已发送", "skipped": "已跳过(此前已发送)", "dry_run": "已写入发件箱",
-          "failed": "失败"}
-    en = {"sent": "sent", "skipped": "skipped (sent before)", "dry_run": "written to outbox",
-          "failed": "FAILED"}
-    return (en if lang == "en" else zh).get(status, status)
+    shown = tr(f"email.status.{status}", lang)
+    return status if shown == f"cli.email.status.{status}" else shown
 
 
 def _send(files: list[RegionalFile], settings: SmtpSettings | None, out_dir: Path, *,
-          dry_run: bool, force: bool, lang: str) -> list[SendResult]:
-    label = _t(lang, "发送" if not dry_run else "写入发件箱", "Sending" if not dry_run else "Writing outbox")
-    with click.progressbar(length=len(files), label=label, show_pos=True,
-                           item_show_func=lambda rf: rf.region if rf else "") as bar:
+          dry_run: bool, force: bool, lang: str, resend_uncertain: bool = False) -> list[SendResult]:
+    with progress(len(files), tr("email.progress_dry" if dry_run else "email.progress", lang)) \
+            as (advance, _echo):
         results = send_all(files, settings, log_path=out_dir / SEND_LOG, dry_run=dry_run,
                            outbox=out_dir / OUTBOX, force=force, lang=lang,
-                           progress=lambda done, total, rf: bar.update(1, rf))
+                           resend_uncertain=resend_uncertain,
+                           progress=lambda done, total, rf: advance(rf.region))
     by_region = {f.region: f for f in files}
     rows = []
     for r in results:
@@ -183,13 +225,15 @@ def _send(files: list[RegionalFile], settings: SmtpSettings | None, out_dir: Pat
         where = str(r.eml) if r.eml else f.email
         rows.append([r.region, f.region_name, _status_text(r.status, lang), where, f.path.name,
                      r.error or ""])
-    head = [_t(lang, "区域", "Region"), _t(lang, "名称", "Name"), _t(lang, "结果", "Result"),
-            _t(lang, "收件人/文件", "To / file"), _t(lang, "附件", "Attachment"),
-            _t(lang, "说明", "Note")]
-    click.echo(text_table(head, rows))
+    head = [tr(f"email.head.{k}", lang) for k in ("region", "name", "result", "to", "file", "note")]
+    click.echo(table(head, rows))
     counts = count_by_status(results)
-    click.echo(", ".join(f"{_status_text(k, lang)} {v}" for k, v in counts.items()) +
-               _t(lang, f"；发送日志 {out_dir / SEND_LOG}", f"; send log {out_dir / SEND_LOG}"))
+    say("email.total", lang, counts=tr("list_sep", lang).join(
+        tr("email.count", lang, status=_status_text(k, lang), n=v) for k, v in counts.items()),
+        log=str(out_dir / SEND_LOG))
+    unsure = [r.region for r in results if r.status in ("uncertain", "held")]
+    if unsure:
+        say("email.uncertain", lang, err=True, regions=tr("list_sep", lang).join(unsure))
     return results
 
 
@@ -208,50 +252,64 @@ def _send(files: list[RegionalFile], settings: SmtpSettings | None, out_dir: Pat
               help="SMTP login; the password comes from XL_ADDIN_SMTP_PASSWORD or the keyring (service xl-addin).")
 @click.option("--sender", default=None, help="From address (default: the config file's).")
 @click.option("--force", is_flag=True, help="Send again regions the send log records as sent.")
+@click.option("--resend-uncertain", is_flag=True,
+              help="Send again messages the send log records as uncertain (the server took "
+                   "the message but its reply was lost); they are never resent otherwise.")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Email settings file (TOML; default ~/.config/xl-addin/email.toml).")
-@click.option("--lang", type=LANG, default="zh", show_default=True,
-              help="Language of the emails (and of the workbooks if they are built now).")
+@lang_option(help="Language of the emails, messages and workbooks built now (default: the master's).")
 @click.option("--encrypt", is_flag=True,
               help="Build (or rebuild) encrypted workbooks before sending; see `regional --encrypt`.")
 def email(path: Path, out_dir: Path | None, dry_run: bool, smtp_host: str | None,
           smtp_port: int | None, security: str | None, user: str | None, sender: str | None,
-          force: bool, config: Path | None, lang: str, encrypt: bool) -> None:
+          force: bool, config: Path | None, lang: str | None, encrypt: bool,
+          resend_uncertain: bool = False) -> None:
     """Send each region's workbook to its manager (tblRegions).
 
     PATH is the master workbook (or a folder written by `xl-addin regional`). The regional
     workbooks are built first unless the folder already holds them for this master (same
     fiscal year and inputs, per its manifest.json). Regions already sent with the same file
-    are skipped unless --force. Exit 1 if any region failed.
+    are skipped unless --force. A message the server took without its reply getting back
+    is logged as uncertain and not resent unless --resend-uncertain. One `email` at a time
+    works in a folder. Exit 1 if any region failed or is uncertain.
     """
+    set_path(path)
     settings = _settings(config, dry_run, host=smtp_host, port=smtp_port, security=security,
                          user=user, sender=sender)
+    from ..storage import locked
+
+    out_dir = out_dir or (path if path.is_dir() else default_dir(path))
+    with locked(out_dir):   # one `email` at a time per folder, from the build to the last send
+        results = _email(path, out_dir, settings, dry_run=dry_run, force=force, lang=lang,
+                         encrypt=encrypt, resend_uncertain=resend_uncertain)
+    if any(r.status in ("failed", "uncertain", "held") for r in results):
+        sys.exit(EXIT_FAIL)
+
+
+def _email(path: Path, out_dir: Path, settings, *, dry_run: bool, force: bool, lang: str | None,
+           encrypt: bool, resend_uncertain: bool) -> list[SendResult]:
     if path.is_dir():
         if encrypt:
-            raise EmailError("--encrypt builds the workbooks, so it needs the master workbook, "
-                             f"not the folder {path}")
-        out_dir = out_dir or path
+            raise CliError("email.encrypt_folder", dir=str(path))
         manifest, files = _manifest_files(out_dir)
+        lang = set_lang(manifest.lang)
     else:
         # Whether the folder's files are this master's needs only the inputs and their
         # digest; the engine runs only when the files must be built.
         read = _read_inputs(path)
-        out_dir = out_dir or default_dir(path)
+        lang = set_lang(read.lang)
         manifest = current_manifest(out_dir, read.inputs.settings.fiscal_year, read.digest,
                                     encrypted=True if encrypt else None)
         if manifest is None:
-            click.echo(_t(lang, f"{out_dir} 中没有本总表的区域报表，先生成：",
-                          f"{out_dir} holds no regional workbooks for this master; building them:"))
+            say("email.building", lang, dir=str(out_dir))
             from ..workbook.pipeline import compute_outcome
 
             manifest = _build(compute_outcome(read), path, out_dir, lang, encrypt)
         else:
-            click.echo(_t(lang, f"使用 {out_dir} 中已生成的区域报表（{manifest.period}）",
-                          f"Using the regional workbooks in {out_dir} ({manifest.period})"))
+            say("email.using", lang, dir=str(out_dir), period=manifest.period)
         files = regional_files(manifest, out_dir)
-    results = _send(files, settings, out_dir, dry_run=dry_run, force=force, lang=lang)
-    if any(r.status == "failed" for r in results):
-        sys.exit(EXIT_FAIL)
+    return _send(files, settings, out_dir, dry_run=dry_run, force=force, lang=lang,
+                 resend_uncertain=resend_uncertain)
 
 
 # ----------------------------------------------------------------------------- demo
@@ -268,21 +326,19 @@ def _summary(manifest: Manifest, lang: str) -> str:
                      percent(t["sales"] / t["target"] if t["target"] else None),
                      wan_yi(t["bonus_total"], lang), wan_yi(t["awards_total"], lang),
                      int(t["reps"])])
-    rows.append([_t(lang, "合计", "Total"), "", wan_yi(totals["annual_target"], lang),
+    rows.append([tr("demo.total", lang), "", wan_yi(totals["annual_target"], lang),
                  wan_yi(totals["sales"], lang), "", wan_yi(totals["bonus_total"], lang),
                  wan_yi(totals["awards_total"], lang), int(totals["reps"])])
-    head = [_t(lang, "区域", "Region"), _t(lang, "名称", "Name"), _t(lang, "年度目标", "Target"),
-            _t(lang, "销售额", "Sales"), _t(lang, "完成率", "Attainment"),
-            _t(lang, "季度奖金", "Bonuses"), _t(lang, "年度评优", "Awards"),
-            _t(lang, "人数", "Reps")]
-    return text_table(head, rows)
+    head = [tr(f"demo.head.{k}", lang) for k in ("region", "name", "target", "sales",
+                                                 "attainment", "bonuses", "awards", "reps")]
+    return table(head, rows, right=(2, 3, 4, 5, 6, 7))
 
 
 @click.command("demo")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("xl_addin_demo"), show_default=True, help="Folder for everything the demo writes.")
-@click.option("--lang", type=LANG, default="zh", show_default=True)
-def demo(out_dir: Path, lang: str) -> None:
+@lang_option(help="Language of the workbooks and of the output (default zh).")
+def demo(out_dir: Path, lang: str | None) -> None:
     """The whole job on the built-in 2026 plan, with no server and no settings.
 
     Builds the sample master workbook (28 people, four quarters of actuals), checks and
@@ -291,48 +347,45 @@ def demo(out_dir: Path, lang: str) -> None:
     """
     from ..workbook.master import check_master, new_master, recalc_master
 
+    lang = set_lang(lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     master = out_dir / "sales_plan_2026.xlsx"
-    click.echo(_t(lang, f"1/5 新建示例总表 {master}", f"1/5 sample master workbook {master}"))
+    say("demo.step1", lang, path=str(master))
     new_master(master, lang=lang, sample=True)
-    click.echo(_t(lang, "2/5 检查计划", "2/5 checking the plan"))
+    say("demo.step2", lang)
     outcome = check_master(master)
-    click.echo(_t(lang, "3/5 重新计算并保存", "3/5 recalculating"))
+    say("demo.step3", lang)
     recalc_master(master)
     regional_dir = out_dir / "regional"
-    click.echo(_t(lang, f"4/5 区域报表 → {regional_dir}", f"4/5 regional workbooks -> {regional_dir}"))
+    say("demo.step4", lang, dir=str(regional_dir))
     manifest = _build(outcome, master, regional_dir, lang, False)
-    click.echo(_t(lang, "5/5 邮件（演示：只写入发件箱，不发送）", "5/5 emails (dry run: outbox only)"))
+    say("demo.step5", lang)
     files = regional_files(manifest, regional_dir)
     results = _send(files, SmtpSettings(sender=DRY_RUN_SENDER), regional_dir, dry_run=True,
                     force=False, lang=lang)
 
     checks = outcome.results.checks
-    flagged = checks[checks["status"] != "OK"]
     click.echo("")
-    click.echo(_t(lang, f"{manifest.fiscal_year}年计划 · 数据截至 {manifest.period}（按区域）",
-                  f"The {manifest.fiscal_year} plan through {manifest.period}, by region"))
+    say("demo.title", lang, year=manifest.fiscal_year, period=manifest.period)
     click.echo(_summary(manifest, lang))
     click.echo("")
     counts = checks["status"].value_counts().to_dict()
-    click.echo(_t(lang, f"检查：{len(checks)} 项，通过 {counts.get('OK', 0)}，注意 {counts.get('WARN', 0)}，"
-                        f"不通过 {counts.get('FAIL', 0)}",
-                  f"Checks: {len(checks)}: {counts.get('OK', 0)} OK, {counts.get('WARN', 0)} WARN, "
-                  f"{counts.get('FAIL', 0)} FAIL"))
-    for r in flagged.itertuples():
-        click.echo(f"  {r.status:<4} {r.area}: {r.message}")
+    say("demo.checks", lang, n=len(checks), ok=counts.get("OK", 0), warn=counts.get("WARN", 0),
+        fail=counts.get("FAIL", 0))
+    flagged = [[label("check_status", c.status, lang), check_area(c.area, lang) + tr("colon", lang)
+                + check_message(c.code, c.params, lang)]
+               for c in outcome.results.check_rows if c.status != "OK"]
+    if flagged:
+        click.echo(table(["", ""], flagged, show_header=False, indent=2))
     eml = [str(r.eml) for r in results if r.eml]
     click.echo("")
-    click.echo(_t(lang, "文件：", "Files:"))
-    click.echo(text_table(["", ""], [
-        [_t(lang, "总表", "master"), str(master)],
-        [_t(lang, "区域报表", "regional"), f"{regional_dir} ({len(manifest.files)})"],
-        [_t(lang, "发件箱", "outbox"), f"{regional_dir / OUTBOX} ({len(eml)} .eml)"],
-    ]).split("\n", 2)[2].replace("\n", "\n  ").join(["  ", ""]))
-    click.echo(_t(lang, f"下一步：xl-addin explain {master} --rep R002；"
-                        f"xl-addin email {master} --smtp-host HOST --sender ADDR",
-                  f"Next: xl-addin explain {master} --rep R002 --lang en; "
-                  f"xl-addin email {master} --smtp-host HOST --sender ADDR"))
+    say("demo.files", lang)
+    click.echo(table(["", ""], [
+        [tr("demo.file.master", lang), str(master)],
+        [tr("demo.file.regional", lang), f"{regional_dir} ({len(manifest.files)})"],
+        [tr("demo.file.outbox", lang), f"{regional_dir / OUTBOX} ({len(eml)} .eml)"],
+    ], show_header=False, indent=2))
+    say("demo.next", lang, path=str(master))
 
 
 COMMANDS = [regional, email, explain, demo]

@@ -25,7 +25,8 @@ pool           ``excess pool vs budget``, ``TEAM_POOL within TEAM``
 spend          ``MKT spend vs line``, ``MKT spend pace``
 headcount      ``now + hires vs planned``, ``hires by region``, ``X hires region``
                (unknown region), ``team at year end``, ``EAST hires``
-kpi_scheme     ``base group weight``..., ``X group weight`` (unknown group), ``total weight``
+kpi_scheme     ``base group weight``..., ``X group weight`` (unknown group), ``sales cap``
+               (WARN: a cap above 100%, scores are clipped to 100), ``total weight``
 rep_targets    ``EAST Q3 staffing`` (unstaffed), ``EAST rep targets``, ``Q3 rep targets``,
                ``EAST Q3 rep targets`` (when region-quarter targets are given)
 =============  ===========================================================================
@@ -119,6 +120,8 @@ MESSAGES: dict[str, str] = {
                       "is {stated}",
     "kpi_group_unknown.fail": "indicators {indicators} are in group {group}, which has no "
                               "group weight",
+    "kpi_cap.warn": "{indicator}: the cap {cap} lets achievement above 100% make up for other "
+                    "indicators; KPI scores are still clipped to 100",
     "kpi_total.ok": "indicator weights add up to {computed}",
     "kpi_total.fail": "indicator weights add up to {computed}, not {stated}",
     "unstaffed.fail": "{region} {quarter} has a target of {target} but no active "
@@ -535,6 +538,10 @@ def _kpi_checks(inputs: PlanInputs) -> list[Check]:
             out.append(_check("kpi_scheme", f"{group} group weight", None, total, FAIL,
                               "kpi_group_unknown.fail", group=group,
                               indicators=", ".join(i.indicator for i in inds)))
+    for ind in inputs.kpi_scheme:
+        if ind.cap > 1 and ind.weight > 0:
+            out.append(_check("kpi_scheme", f"{ind.indicator} cap", Decimal(1), ind.cap, WARN,
+                              "kpi_cap.warn", indicator=ind.indicator, cap=_stated_pct(ind.cap)))
     total = sum((i.weight for i in inputs.kpi_scheme), Decimal(0))
     status = OK if total == 100 else FAIL
     out.append(_check("kpi_scheme", "total weight", Decimal(100), total, status,

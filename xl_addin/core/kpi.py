@@ -18,8 +18,10 @@ The rules, restated:
   measured, so nothing is earned). With the 2026 scheme this cannot happen, because visits,
   reports, training and proposals always apply.
 
-With caps of at most 1 the score lies in 0..100; a cap above 1 lets it go past 100 (the
-bonus's linear mode clips at 100).
+The score is documented as 0..100 and always lies there: with caps of at most 1 it cannot
+pass 100; a cap above 1 lets one indicator's over-achievement make up for another's
+shortfall, but the sum is clipped to :data:`MAX_SCORE` (and the checks WARN about such a
+cap, ``kpi_cap.warn``).
 
 :func:`score_kpi` scores a whole team at once in float64 with numpy and repairs the rounding
 of the few rows whose float result lies near a half-cent boundary by recomputing them
@@ -41,6 +43,8 @@ import pandas as pd
 from .model import INDICATORS, Actual, Indicator
 from .money import frac, round_half_up
 
+MAX_SCORE = 100
+"""KPI scores lie in 0..MAX_SCORE (plan-rules §3); a cap above 1 cannot push one past it."""
 KPI_COLUMNS = ("rep_id", "quarter", *(f"ach_{name}" for name in INDICATORS), "kpi_score")
 
 NA_WEIGHT = "weight 0"
@@ -168,7 +172,7 @@ def _exact_score(weights: Sequence[Fraction], capped: Sequence[Fraction | None])
     total = sum((w for w, _ in applicable), Fraction(0))
     if total == 0:
         return Fraction(0)
-    return sum((w * c for w, c in applicable), Fraction(0)) / total * 100
+    return min(sum((w * c for w, c in applicable), Fraction(0)) / total * 100, Fraction(MAX_SCORE))
 
 
 def _dec4(x: Fraction | None) -> Decimal | None:
@@ -335,7 +339,7 @@ def score_kpi(scheme: Sequence[Indicator], actuals: Sequence[Actual],
         num += np.where(applies, w * capped, 0.0)
         den += np.where(applies, w, 0.0)
         out[f"ach_{ind.indicator}"] = np.where(applies, capped, np.nan)
-    score = np.divide(num, den, out=np.zeros(n), where=den > 0) * 100.0
+    score = np.minimum(np.divide(num, den, out=np.zeros(n), where=den > 0) * 100.0, MAX_SCORE)
     cents, near = _cents_from_float(score)
     for i in np.flatnonzero(near).tolist():   # the exact path of explain_kpi
         lines = explain_kpi(scheme, objs[i], int(sales_target[i]), int(active[i]), int(qdays[i]))

@@ -6,6 +6,7 @@ table) and the column, so the workbook layer can point at the cell.
 """
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from decimal import Decimal
 from typing import Iterable
@@ -19,8 +20,16 @@ RATE_FIGURES = ("training_rate", "mentee_conversion")
 COUNT_FIGURES = ("new_customers", "visits", "reports", "proposals")
 
 
+_VALID: dict[int, weakref.ref] = {}
+"""Inputs found valid already (by id, while they live): the workbook reader validates
+what it reads, and the engine does not have to do it again. PlanInputs are frozen."""
+
+
 def validate(inputs: PlanInputs) -> None:
     """Raise :class:`InputError` listing every problem in ``inputs``; return None if valid."""
+    known = _VALID.get(id(inputs))
+    if known is not None and known() is inputs:
+        return
     p = Problems()
     _splits(inputs, p)
     _regions(inputs, p)
@@ -30,7 +39,10 @@ def validate(inputs: PlanInputs) -> None:
     _actuals(inputs, p)
     _improvement(inputs, p)
     _prior(inputs, p)
+    _settings_refs(inputs, p)
     p.raise_if_any()
+    key = id(inputs)
+    _VALID[key] = weakref.ref(inputs, lambda _, key=key: _VALID.pop(key, None))
 
 
 def _dupes(keys: Iterable[str]) -> set[str]:
@@ -113,7 +125,9 @@ def _team(inputs: PlanInputs, p: Problems) -> None:
         if rep.hire_date and rep.end_date and rep.end_date < rep.hire_date:
             p.add(t, rep.row, "end_date", f"end date {rep.end_date} is before hire date {rep.hire_date}", key)
         if rep.mentor_id and rep.mentor_id not in ids:
-            p.add(t, rep.row, "mentor_id", f"unknown mentor {rep.mentor_id!r}", key)
+            p.add(t, rep.row, "mentor_id", f"unknown mentor {rep.mentor_id!r} (not in tblTeam)", key)
+        elif rep.mentor_id and rep.mentor_id == rep.rep_id:
+            p.add(t, rep.row, "mentor_id", "a rep cannot be their own mentor", key)
 
 
 def _budget(inputs: PlanInputs, p: Problems) -> None:
@@ -211,13 +225,16 @@ def _actuals(inputs: PlanInputs, p: Problems) -> None:
 
 def _improvement(inputs: PlanInputs, p: Problems) -> None:
     t = "tblImprovement"
-    reps = {r.rep_id for r in inputs.team}
+    reps = {r.rep_id: r for r in inputs.team}
+    year = inputs.settings.fiscal_year
     for i in inputs.improvement:
         key = f"{i.rep_id}/{i.quarter}"
         if i.rep_id not in reps:
             p.add(t, i.row, "rep_id", f"unknown rep {i.rep_id!r} (not in tblTeam)", key)
         if i.quarter not in QUARTERS:
             p.add(t, i.row, "quarter", f"unknown quarter {i.quarter!r}", key)
+        elif i.rep_id in reps and not _employed(reps[i.rep_id], year, i.quarter):
+            p.add(t, i.row, "quarter", f"{i.rep_id} is not employed in {i.quarter} {year}", key)
         if i.outcome not in OUTCOMES:
             p.add(t, i.row, "outcome", f"unknown outcome {i.outcome!r} (expected open, passed or failed)", key)
 
@@ -235,6 +252,31 @@ def _prior(inputs: PlanInputs, p: Problems) -> None:
             p.add(t, c.row, "product", f"unknown product {c.product!r}", key)
         if c.weight < 0:
             p.add(t, c.row, "weight", f"negative weight {c.weight}", key)
+
+
+def _employed(rep, year: int, quarter: str | None = None) -> bool:
+    """Whether ``rep`` works at least one day of the quarter (or of the year)."""
+    if quarter is None:
+        start, end = quarter_bounds(year, "Q1")[0], quarter_bounds(year, "Q4")[1]
+    else:
+        start, end = quarter_bounds(year, quarter)
+    return active_days(start, end, rep.hire_date, rep.end_date) > 0
+
+
+def _settings_refs(inputs: PlanInputs, p: Problems) -> None:
+    """Reps named in plan settings must exist and work in the plan year."""
+    key = "team_award_members"
+    reps = {r.rep_id: r for r in inputs.team}
+    year = inputs.settings.fiscal_year
+    members = inputs.settings.team_award_members
+    for m in sorted(_dupes(members)):
+        p.add("tblPlan", None, "value", f"setting {key}: {m!r} is named twice", key)
+    for m in dict.fromkeys(members):
+        rep = reps.get(m)
+        if rep is None:
+            p.add("tblPlan", None, "value", f"setting {key}: unknown rep {m!r} (not in tblTeam)", key)
+        elif not _employed(rep, year):
+            p.add("tblPlan", None, "value", f"setting {key}: {m} is not employed in {year}", key)
 
 
 __all__ = ["validate", "InputError"]

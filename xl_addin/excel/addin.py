@@ -714,8 +714,9 @@ def resolve_platform(platform: str | None = None) -> Platform:
         return "darwin"
     raise AddinError(
         f"Excel desktop add-ins exist only on Windows and macOS, not on {name!r}. "
-        "To prepare files for another machine pass platform='win32' or 'darwin' "
-        "(and a home directory); to only build the file use build_addin()."
+        "Run `xl-addin addin build -o FOLDER` here and copy xl_addin.xlam to a Windows or Mac "
+        "computer (or run `xl-addin addin install` there); from Python, build_addin() builds "
+        "it and platform='win32' or 'darwin' (with a home folder) prepares another machine's files."
     )
 
 

@@ -44,7 +44,7 @@ from datetime import datetime
 from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Sequence
@@ -55,7 +55,7 @@ from xl_addin import __version__
 from xl_addin.core.fmt import percent, to_decimal, wan_yi, yuan
 from xl_addin.errors import XlAddinError
 from xl_addin.paths import template_path
-from xl_addin.storage import append_nofollow, no_symlink, write_bytes
+from xl_addin.storage import append_nofollow, locked, no_symlink, write_bytes
 
 __all__ = [
     "EmailError",
@@ -85,7 +85,7 @@ TOTAL_KEYS = ("target", "sales", "bonus_total", "reps")
 DRY_RUN_SENDER = "noreply@xl-addin.invalid"
 
 Security = Literal["none", "starttls", "ssl"]
-Status = Literal["sent", "skipped", "dry_run", "failed"]
+Status = Literal["sent", "skipped", "dry_run", "failed", "uncertain", "held"]
 Progress = Callable[[int, int, "RegionalFile"], None]
 
 _DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -202,7 +202,10 @@ class SendResult:
     """The outcome for one region.
 
     ``status``: ``"sent"``, ``"skipped"`` (already delivered with the same file),
-    ``"dry_run"`` (written to the outbox) or ``"failed"`` (``error`` says why).
+    ``"dry_run"`` (written to the outbox), ``"failed"`` (``error`` says why; nothing was
+    delivered), ``"uncertain"`` (the server took the whole message but its reply was lost:
+    it may have been delivered, so it is not sent again by itself) or ``"held"`` (uncertain
+    in an earlier run, not resent without ``resend_uncertain``).
     ``time`` is ISO 8601 local time with offset. ``attempts`` counts SMTP attempts
     (0 when nothing was tried). ``eml`` is the outbox file of a dry run.
     """
@@ -540,6 +543,14 @@ def _id_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "", text)[:32] or "region"
 
 
+def message_id(sha256: str, recipient: str, domain: str) -> str:
+    """The Message-ID of the mail carrying the file with digest ``sha256`` to ``recipient``:
+    the same file to the same person always has the same id, so a resend is recognisable
+    (and mail systems that drop duplicates drop it)."""
+    rcpt = hashlib.sha256(recipient.strip().lower().encode("utf-8")).hexdigest()
+    return f"<xl.{sha256[:24]}.{rcpt[:12]}@{domain}>"
+
+
 def build_message(rf: RegionalFile, sender: str, lang: str = "zh", *,
                   sender_name: str | None = None, templates_dir: Path | None = None,
                   attachment: bytes | None = None) -> EmailMessage:
@@ -585,8 +596,7 @@ def build_message(rf: RegionalFile, sender: str, lang: str = "zh", *,
         msg["Cc"] = ", ".join(cc)
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(idstring=_id_part(rf.region),
-                                   domain=sender_addr.rsplit("@", 1)[1])
+    msg["Message-ID"] = message_id(digest, to, sender_addr.rsplit("@", 1)[1])
     msg["X-Mailer"] = f"xl_addin {__version__}"
     # Short header names keep each of these on one line (78 characters).
     msg["X-XL-Region"] = _id_part(rf.region)
@@ -610,8 +620,22 @@ def _now() -> str:
 
 
 def read_log(log_path: Path) -> list[dict[str, Any]]:
-    """All records of a send log (JSON Lines); unreadable lines, such as one cut short by
-    a crash, are ignored. A missing log is empty."""
+    """The records of a send log (JSON Lines): every outcome, and every ``sending`` line
+    that no outcome of the same message follows (a run killed mid-send). Unreadable lines,
+    such as one cut short by a crash, are ignored. A missing log is empty."""
+    records = _records(log_path)
+    out = []
+    for i, rec in enumerate(records):
+        if rec.get("result") == "sending":
+            mid = rec.get("message_id")
+            if any(r.get("message_id") == mid and r.get("result") != "sending"
+                   for r in records[i + 1:]):
+                continue
+        out.append(rec)
+    return out
+
+
+def _records(log_path: Path) -> list[dict[str, Any]]:
     path = Path(log_path)
     if not path.is_file():
         return []
@@ -634,6 +658,17 @@ def delivered(log_path: Path) -> set[tuple[str, str]]:
     """The ``(region, sha256)`` pairs that the log records as sent."""
     return {(str(r.get("region")), str(r.get("sha256")))
             for r in read_log(log_path) if r.get("result") == "sent"}
+
+
+def uncertain(log_path: Path) -> set[tuple[str, str]]:
+    """The ``(region, sha256)`` pairs whose last attempt may or may not have been delivered:
+    logged ``uncertain`` (the reply to DATA was lost), or ``sending`` with no outcome after
+    it (the run was killed mid-send). Not resent unless asked (``resend_uncertain``)."""
+    last: dict[tuple[str, str], str] = {}
+    for r in read_log(log_path):
+        if r.get("result") in ("sent", "failed", "uncertain", "sending"):
+            last[(str(r.get("region")), str(r.get("sha256")))] = str(r.get("result"))
+    return {k for k, v in last.items() if v in ("uncertain", "sending")}
 
 
 class _Log:
@@ -749,6 +784,42 @@ def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, resp)
 
 
+class _Uncertain(Exception):
+    """The whole message went to the server but its reply never came back."""
+
+    def __init__(self, cause: BaseException) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
+
+
+class _TracksData:
+    """Knows whether the end of a message's DATA (CRLF . CRLF) has gone to the server:
+    after that, a lost reply means the message may have been delivered."""
+
+    data_sent = False
+    _in_data = False
+
+    def data(self, msg):  # type: ignore[no-untyped-def]
+        self.data_sent, self._in_data = False, True
+        try:
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            self._in_data = False
+
+    def send(self, s):  # type: ignore[no-untyped-def]
+        super().send(s)  # type: ignore[misc]
+        if self._in_data and isinstance(s, (bytes, bytearray)) and s.endswith(b"\r\n.\r\n"):
+            self.data_sent = True
+
+
+class _SMTP(_TracksData, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_TracksData, smtplib.SMTP_SSL):
+    pass
+
+
 class _Connection:
     """One SMTP session, opened on first use and re-opened after a failure."""
 
@@ -761,10 +832,10 @@ class _Connection:
         s = self.settings
         ctx = s.tls_context() if s.security != "none" else None
         if s.security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            smtp: smtplib.SMTP = _SMTP_SSL(
                 s.host, s.port, s.local_hostname, timeout=s.timeout, context=ctx)
         else:
-            smtp = smtplib.SMTP(s.host, s.port, s.local_hostname, timeout=s.timeout)
+            smtp = _SMTP(s.host, s.port, s.local_hostname, timeout=s.timeout)
         try:
             smtp.ehlo()
             if s.security == "starttls":
@@ -785,7 +856,19 @@ class _Connection:
                 self.smtp = self._open()
             except (smtplib.SMTPException, OSError, EmailError) as exc:
                 raise _ConnectFailed(exc) from exc
-        return self.smtp.send_message(msg, from_addr=sender, to_addrs=list(rcpts))
+        self.smtp.data_sent = False  # type: ignore[attr-defined]
+        try:
+            return self.smtp.send_message(msg, from_addr=sender, to_addrs=list(rcpts))
+        except smtplib.SMTPResponseException:
+            raise            # the server answered: what it said is what happened
+        except OSError as exc:   # disconnected, timed out, reset: no answer came
+            if self.data_sent():
+                raise _Uncertain(exc) from exc
+            raise
+
+    def data_sent(self) -> bool:
+        """Whether the last message's DATA reached its end on the server."""
+        return bool(getattr(self.smtp, "data_sent", False))
 
     @staticmethod
     def _close_quietly(smtp: smtplib.SMTP) -> None:
@@ -797,6 +880,7 @@ class _Connection:
     def reset(self) -> None:
         """Drop the session; the next send connects again."""
         if self.smtp is not None:
+            self.smtp.data_sent = False  # type: ignore[attr-defined]
             self._close_quietly(self.smtp)
             self.smtp = None
 
@@ -885,7 +969,7 @@ def _write_eml(outbox: Path, p: _Prepared) -> Path:
 
 def send_all(files: Sequence[RegionalFile], settings: SmtpSettings | None, *,
              log_path: Path, dry_run: bool = False, outbox: Path | None = None,
-             force: bool = False, lang: str = "zh",
+             force: bool = False, resend_uncertain: bool = False, lang: str = "zh",
              progress: Progress | None = None) -> list[SendResult]:
     """Send every regional file to its manager; return one :class:`SendResult` per file,
     in order.
@@ -905,10 +989,27 @@ def send_all(files: Sequence[RegionalFile], settings: SmtpSettings | None, *,
          "file": "2026_Q3_EAST_华东.xlsx", "sha256": "…", "message_id": "<…@example.cn>",
          "result": "sent", "attempts": 1, "to": ["…"], "cc": ["…"], "error": null}
 
-    ``result`` is ``"sent"``, ``"failed"`` or ``"dry_run"`` (skipped files are not logged);
-    a ``"sent"`` line may carry ``"refused"`` when only a cc address was refused, and a
-    ``"dry_run"`` line carries ``"eml"``.
+    ``result`` is ``"sent"``, ``"failed"``, ``"uncertain"`` or ``"dry_run"`` (skipped and
+    held files are not logged); a ``"sent"`` line may carry ``"refused"`` when only a cc
+    address was refused, and a ``"dry_run"`` line carries ``"eml"``. Before each message
+    goes out a ``"sending"`` line is written, so a run killed mid-send leaves the message
+    as uncertain, never as unsent; Ctrl-C during a send logs what is known (``failed``
+    before the message was complete, ``uncertain`` after) and stops the batch.
+
+    A message whose DATA went through but whose reply was lost is ``"uncertain"``: it is
+    neither retried nor sent by a later run unless ``resend_uncertain`` (or ``force``).
+    Only one run at a time works in the log's folder (:func:`xl_addin.storage.locked`).
     """
+    with locked(Path(log_path).parent):
+        return _send_all(files, settings, log_path=log_path, dry_run=dry_run, outbox=outbox,
+                         force=force, resend_uncertain=resend_uncertain, lang=lang,
+                         progress=progress)
+
+
+def _send_all(files: Sequence[RegionalFile], settings: SmtpSettings | None, *,
+              log_path: Path, dry_run: bool, outbox: Path | None, force: bool,
+              resend_uncertain: bool, lang: str,
+              progress: Progress | None) -> list[SendResult]:
     files = list(files)
     if dry_run and outbox is None:
         raise EmailError("a dry run needs an outbox folder for the .eml files")
@@ -937,6 +1038,7 @@ def send_all(files: Sequence[RegionalFile], settings: SmtpSettings | None, *,
 
     log = _Log(log_path)
     done_before = set() if force else delivered(log_path)
+    held_before = set() if force or resend_uncertain else uncertain(log_path)
     conn = _Connection(settings, password) if settings is not None and not dry_run else None
     results: list[SendResult] = []
     total = len(prepared)
@@ -958,6 +1060,10 @@ def send_all(files: Sequence[RegionalFile], settings: SmtpSettings | None, *,
             mid = p.msg["Message-ID"]
             if (p.rf.region, p.sha256) in done_before:
                 results.append(SendResult(p.rf.region, "skipped", None, p.sha256, _now()))
+            elif (p.rf.region, p.sha256) in held_before and not dry_run:
+                results.append(SendResult(p.rf.region, "held", mid, p.sha256, _now(),
+                                          "uncertain in an earlier run (it may have been "
+                                          "delivered); --resend-uncertain sends it again"))
             elif dry_run:
                 assert outbox is not None
                 eml = _write_eml(Path(outbox), p)
@@ -969,7 +1075,17 @@ def send_all(files: Sequence[RegionalFile], settings: SmtpSettings | None, *,
                 results.append(SendResult(p.rf.region, "failed", mid, p.sha256, when, err))
             else:
                 assert conn is not None and settings is not None
-                status, err, attempts, extra, whole = _send_one(conn, settings, sender, p)
+                record(p, "sending", 0, None)
+                try:
+                    status, err, attempts, extra, whole = _send_one(conn, settings, sender, p)
+                except KeyboardInterrupt:
+                    # Ctrl-C: the log says what is known, then the batch stops.
+                    if conn.data_sent():
+                        record(p, "uncertain", 1, uncertain_text("interrupted by Ctrl-C"))
+                    else:
+                        record(p, "failed", 1, "interrupted by Ctrl-C before the message "
+                               "was complete; nothing was delivered")
+                    raise
                 when = record(p, status, attempts, err, **extra)
                 results.append(SendResult(p.rf.region, status, mid, p.sha256, when, err,
                                           attempts))
@@ -983,6 +1099,12 @@ def send_all(files: Sequence[RegionalFile], settings: SmtpSettings | None, *,
     return results
 
 
+def uncertain_text(cause: BaseException | str) -> str:
+    return (f"the server took the whole message, then its reply was lost ({cause}): it may "
+            "have been delivered, so it is not sent again automatically (check with the "
+            "recipient; --resend-uncertain sends it again, with the same Message-ID)")
+
+
 def _send_one(conn: _Connection, settings: SmtpSettings, sender: str,
               p: _Prepared) -> tuple[Status, str | None, int, dict[str, Any], bool]:
     """Send one message with retries: (status, error, attempts, extra log fields,
@@ -993,6 +1115,9 @@ def _send_one(conn: _Connection, settings: SmtpSettings, sender: str,
         attempt += 1
         try:
             refused = conn.send(p.msg, sender, rcpts)
+        except _Uncertain as exc:
+            conn.reset()
+            return "uncertain", uncertain_text(exc.cause), attempt, {}, False
         except (smtplib.SMTPException, OSError, EmailError, _ConnectFailed) as exc:
             failure = _classify(exc)
             if failure.transient or isinstance(exc, _ConnectFailed):

@@ -74,6 +74,7 @@ ZH_MESSAGES: dict[str, str] = {
     "kpi_group.ok": "{group}类指标权重 {terms} = {computed}，等于该类权重",
     "kpi_group.fail": "{group}类指标权重 {terms} = {computed}，但该类权重为 {stated}",
     "kpi_group_unknown.fail": "指标 {indicators} 属于类别 {group}，但该类别没有设定权重",
+    "kpi_cap.warn": "{indicator}：封顶 {cap} 使超过 100% 的达成可弥补其他指标；KPI 得分仍以 100 封顶",
     "kpi_total.ok": "指标权重合计为 {computed}",
     "kpi_total.fail": "指标权重合计为 {computed}，不是 {stated}",
     "unstaffed.fail": "{region} {quarter} 有目标 {target}，但没有在岗的承担指标的销售人员",

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import InputError, Problem, Problems
 from ..core.model import default_plan
 from . import schema
-from .parse import RawTable, detect_lang, map_columns, typed_rows
+from .parse import RawTable, detect_lang, inputs_from_raw, map_columns, typed_rows
 from .pipeline import RunOutcome, read_and_compute, recalc
 from ..storage import locked
 from .xlsx import WorkbookError, XlsxBook, check_not_locked, check_openable
@@ -109,18 +109,38 @@ def read_table(path: Path | str, table: str) -> list[dict[str, Any]]:
     return [{k: rec.get(k) for k in spec.keys} for _, rec in rows]
 
 
-def export_table(path: Path | str, table: str, fmt: str = "csv") -> str:
-    """CSV or JSON text of one table, keys as headers."""
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may take for the start of a formula when it opens a CSV file (OWASP,
+"CSV Injection")."""
+
+
+def csv_safe(v: Any) -> str:
+    """A value as a CSV cell that a spreadsheet will not run: text that begins like a
+    formula gets a leading single quote (OWASP's advice). Numbers stay numbers, so -5 as a
+    number is written -5; the text "-5" is written '-5."""
+    text = _plain(v)
+    if isinstance(v, str) and text.startswith(CSV_FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def export_table(path: Path | str, table: str, fmt: str = "csv", *, raw: bool = False) -> str:
+    """CSV or JSON text of one table, keys as headers.
+
+    In CSV, text that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+    written with a leading ``'`` so that Excel shows it instead of running it, unless
+    ``raw``; JSON always holds the values as they are."""
     spec = schema.TABLES[table]
     rows = read_table(path, table)
     if fmt == "json":
         return json.dumps([{k: _json_value(v) for k, v in r.items()} for r in rows],
                           ensure_ascii=False, indent=2) + "\n"
+    cell = _plain if raw else csv_safe
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(spec.keys)
     for r in rows:
-        w.writerow([_plain(r[k]) for k in spec.keys])
+        w.writerow([cell(r[k]) for k in spec.keys])
     return buf.getvalue()
 
 
@@ -142,18 +162,20 @@ def import_table(path: Path | str, table: str, csv_path: Path | str) -> int:
     if not reader:
         raise WorkbookError(f"{csv_path}: empty file (expected a header row of column keys)")
     header = [h.strip() for h in reader[0]]
-    unknown = [h for h in header if h and h not in spec.keys]
     problems = Problems()
-    for h in unknown:
-        problems.items.append(Problem(table, None, h, f"unknown column {h!r} in {csv_path.name} "
-                                      f"(expected keys: {', '.join(spec.keys)})", sheet=csv_path.name))
     raw = RawTable(table, csv_path.name, header, [[c if c != "" else None for c in r] for r in reader[1:]])
-    map_columns(raw, spec, problems)
+    map_columns(raw, spec, problems, lang="key")
     rows = typed_rows(raw, spec, problems)
     problems.raise_if_any()
     check_openable(Path(path))
     with locked(path):   # no recalc or import in between our read and our save
         check_not_locked(Path(path))
+        book = XlsxBook.open(path)
+        raws = dict(book.raw_tables())
+        # The workbook as it would be after the import must be valid: check it whole (the
+        # new rows with the CSV's own row and column numbers) before anything is written.
+        raws[table] = raw
+        inputs_from_raw(raws)
         write_imported(path, table, [[rec.get(k) for k in spec.keys] for _, rec in rows])
     return len(rows)
 

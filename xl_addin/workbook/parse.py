@@ -8,8 +8,10 @@ either language, so users may reorder them. Every bad cell becomes a located
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -18,10 +20,12 @@ from openpyxl.utils import get_column_letter
 from ..errors import InputError, Problem, Problems
 from ..core.model import (Actual, BudgetLine, Improvement, Indicator, PlanInputs, PriorCell, Region,
                      Rep, SplitLine, parse_settings)
-from . import schema
+from ..core.validate import validate
+from . import rules, schema
 from .schema import TABLES
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+MAX_SERIAL = (dt.date(9999, 12, 31) - EXCEL_EPOCH).days
 # LibreOffice has no logical cell type: a master saved there holds TRUE and FALSE as the
 # formulas =TRUE() and =FALSE(), which openpyxl reads as their text.
 _TRUE = {"true", "yes", "y", "1", "是", "√", "x", "✓", "=true()"}
@@ -52,26 +56,113 @@ class RawTable:
 
 
 def norm_label(s: Any) -> str:
-    return re.sub(r"\s+", "", str(s or "")).lower()
+    """A header as compared: no spaces, full-width folded to half-width (NFKC), any case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(s or ""))).casefold()
 
 
-def map_columns(raw: RawTable, spec: schema.Table, problems: Problems) -> None:
-    """Find each contract column in ``raw.header`` by key, zh label or en label."""
+def header_cell(raw: RawTable, index: int) -> str:
+    """A1 address of the header cell of column ``index`` (0-based) of ``raw``."""
+    return f"{get_column_letter(raw.origin[1] + index)}{raw.origin[0]}"
+
+
+def table_lang(raw: RawTable, spec: schema.Table) -> str:
+    """zh or en: the language most of the table's header labels are in."""
+    heads = {norm_label(h) for h in raw.header}
+    zh = sum(norm_label(c.zh) in heads for c in spec.columns)
+    en = sum(norm_label(c.en) in heads and norm_label(c.en) != norm_label(c.key)
+             for c in spec.columns)
+    return "en" if en > zh else "zh"
+
+
+def _likeness(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    r = difflib.SequenceMatcher(None, a, b).ratio()
+    return r + 0.5 if (b in a or a in b) else r
+
+
+def closest_column(header: str, columns: list[schema.Column]) -> schema.Column | None:
+    """The contract column whose key or label looks most like ``header`` (None if none
+    comes close)."""
+    h = norm_label(header)
+    best, score = None, 0.0
+    for c in columns:
+        s = max(_likeness(h, norm_label(n)) for n in (c.key, c.zh, c.en))
+        if s > score:
+            best, score = c, s
+    return best if score >= 0.4 else None
+
+
+def map_columns(raw: RawTable, spec: schema.Table, problems: Problems, *,
+                strict: bool | None = None, lang: str | None = None) -> None:
+    """Find each contract column in ``raw.header`` by key, zh label or en label (any case,
+    full- or half-width).
+
+    For an input table every contract column must be there and every header must be one
+    of them: a header that matches none (a renamed column, say) is a problem at its cell
+    naming the closest expected label, in the table's language (or ``lang``: ``zh``,
+    ``en``, or ``key`` for a CSV file, whose headers are keys). Output tables are read
+    leniently (a missing column reads as blank) unless ``strict``; then, since recalc
+    rewrites them, every contract column must be found but other columns may be there."""
     lookup: dict[str, str] = {}
     for c in spec.columns:
         for name in (c.key, c.zh, c.en):
-            lookup[norm_label(name)] = c.key
+            lookup.setdefault(norm_label(name), c.key)
     raw.columns = {}
+    unknown: list[int] = []
+    extra_ok = spec.direction != "in"
+    strict = spec.direction == "in" if strict is None else strict
     for i, h in enumerate(raw.header):
         key = lookup.get(norm_label(h))
-        if key and key not in raw.columns:
+        if key is None:
+            unknown.append(i)
+        elif key not in raw.columns:
             raw.columns[key] = i
-    for c in spec.columns:
-        if c.key not in raw.columns and (c.required or spec.direction == "in"):
-            if c.required:
+        elif strict:
+            first = header_cell(raw, raw.columns[key])
+            problems.items.append(Problem(
+                spec.name, None, key, f"header {h!r} repeats column {key!r} (already in cell {first})",
+                sheet=raw.sheet, cell=header_cell(raw, i)))
+    if not strict:
+        for c in spec.columns:
+            if c.required and c.key not in raw.columns:
                 problems.items.append(Problem(spec.name, None, c.key,
                                               f"column {c.key!r} ({c.zh} / {c.en}) is missing",
                                               sheet=raw.sheet))
+        return
+    lang = lang or table_lang(raw, spec)
+
+    def name(c: schema.Column) -> str:
+        return c.key if lang == "key" else c.label(lang)
+    missing = [c for c in spec.columns if c.key not in raw.columns]
+    guessed: set[str] = set()
+    for i in unknown:
+        h = raw.header[i]
+        if not str(h or "").strip():
+            if extra_ok:
+                continue
+            problems.items.append(Problem(spec.name, None, None, "a column of the table has a blank "
+                                          "header", sheet=raw.sheet, cell=header_cell(raw, i)))
+            continue
+        guess = closest_column(h, [c for c in missing if c.key not in guessed])
+        if guess is None and extra_ok:
+            continue
+        if guess is None:
+            guess_all = closest_column(h, list(spec.columns))
+            hint = f"; did you mean {name(guess_all)}?" if guess_all else ""
+            problems.items.append(Problem(
+                spec.name, None, None, f"header {str(h)!r} is not a column of {spec.name}{hint}",
+                sheet=raw.sheet, cell=header_cell(raw, i)))
+        else:
+            guessed.add(guess.key)
+            problems.items.append(Problem(
+                spec.name, None, guess.key, f"header {str(h)!r} is not a column of {spec.name}; "
+                f"did you mean {name(guess)}?", sheet=raw.sheet, cell=header_cell(raw, i)))
+    for c in missing:
+        if c.key not in guessed:
+            problems.items.append(Problem(spec.name, None, c.key,
+                                          f"column {c.key!r} ({c.zh} / {c.en}) is missing",
+                                          sheet=raw.sheet))
 
 
 # ----------------------------------------------------------------------------- cell parsers
@@ -114,7 +205,10 @@ def parse_date(v: Any) -> dt.date | None:
         return v.date()
     if isinstance(v, dt.date):
         return v
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
+    if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+        if not (1 <= v <= MAX_SERIAL):
+            raise ValueError(f"{v} is not a date: Excel dates run from serial 1 (1900-01-01) "
+                             f"to {MAX_SERIAL} (9999-12-31)")
         return EXCEL_EPOCH + dt.timedelta(days=int(v))
     s = str(v).strip().replace("/", "-").replace(".", "-")
     m = re.fullmatch(r"(\d{4})[-年](\d{1,2})[-月](\d{1,2})日?(?:[ T].*)?", s)
@@ -173,20 +267,27 @@ def typed_rows(raw: RawTable, spec: schema.Table, problems: Problems) -> list[tu
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
             continue
         rec: dict[str, Any] = {}
+        found: list[Problem] = []
         for c in spec.columns:
             i = raw.columns.get(c.key)
             v = row[i] if i is not None and i < len(row) else None
             try:
                 val = PARSERS[c.kind](v)
+                if type(val) is str and len(val) > rules.MAX_TEXT:
+                    raise ValueError(rules.check_text(val))
             except ValueError as e:
-                problems.items.append(Problem(spec.name, n, c.key, str(e), sheet=raw.sheet,
-                                              cell=raw.cell(n, c.key)))
-                val = None
+                found.append(Problem(spec.name, n, c.key, str(e), sheet=raw.sheet,
+                                     cell=raw.cell(n, c.key)))
+                rec[c.key] = None
                 rec["__bad__"] = True
-            if c.required and i is not None and (val is None or val == "") and not rec.get("__bad__"):
-                problems.items.append(Problem(spec.name, n, c.key, "required value is blank",
-                                              sheet=raw.sheet, cell=raw.cell(n, c.key)))
+                continue
+            if c.required and i is not None and (val is None or val == ""):
+                found.append(Problem(spec.name, n, c.key, "required value is blank",
+                                     sheet=raw.sheet, cell=raw.cell(n, c.key)))
             rec[c.key] = val
+        if found:
+            key = row_key(spec.name, rec)
+            problems.items.extend(replace(p, key=key) for p in found)
         out.append((n, rec))
     return out
 
@@ -198,9 +299,81 @@ def _split(rows, code_key: str) -> tuple[SplitLine, ...]:
                            r.get("stated_share"), n) for n, r in rows)
 
 
+ROW_KEYS = {"tblQuarterSplit": ("quarter",), "tblRegionSplit": ("region",),
+            "tblProductSplit": ("product",), "tblCubePrior": ("region", "quarter", "product"),
+            "tblRegions": ("region",), "tblTeam": ("rep_id",), "tblBudget": ("line_id",),
+            "tblKpiScheme": ("indicator",), "tblActuals": ("rep_id", "quarter"),
+            "tblImprovement": ("rep_id", "quarter")}
+"""The business key of a row of each input table, shown with a problem (``R001/Q2``)."""
+
+
+def row_key(table: str, rec: dict[str, Any]) -> str | None:
+    parts = [str(rec.get(k) or "") for k in ROW_KEYS.get(table, ())]
+    return "/".join(parts) if any(parts) else None
+
+
+def apply_rules(raw: RawTable, spec: schema.Table, rows: list[tuple[int, dict[str, Any]]],
+                fiscal_year: int, problems: Problems) -> None:
+    """Check typed rows against :data:`.rules.RULES`; a value that breaks a rule is a
+    problem at its cell and is blanked, so later checks do not trip over it."""
+    table_rules = [r for r in rules.rules_for_table(spec.name) if r.column in raw.columns]
+    if not table_rules:
+        return
+    for n, rec in rows:
+        for rule in table_rules:
+            if rule.when and str(rec.get(rule.when[0]) or "").lower() != rule.when[1]:
+                continue
+            why = rules.check_value(rule, rec.get(rule.column), fiscal_year)
+            if why:
+                problems.items.append(Problem(spec.name, n, rule.column, why, row_key(spec.name, rec),
+                                              sheet=raw.sheet, cell=raw.cell(n, rule.column)))
+                rec[rule.column] = None
+                rec["__bad__"] = True
+
+
+def _settings(plan_rows: dict[str, tuple[int, Any]], problems: Problems):
+    """The typed settings and their rows; every bad value is a problem, and the settings
+    go on with the built-in default in its place so that the rest can still be checked."""
+    pairs = {k: v for k, (_, v) in plan_rows.items()}
+    rows = {k: n for k, (n, _) in plan_rows.items()}
+    first = Problems()
+    settings = parse_settings(pairs, first, rows=rows)
+    problems.extend(first.items)
+    bad = {p.key for p in first.items}
+    if settings is None:
+        settings = parse_settings({k: v for k, v in pairs.items() if k not in bad}, Problems(),
+                                  rows=rows)
+    if settings is None:  # a default itself is bad: nothing more to check
+        return None, bad
+    year = settings.fiscal_year
+    for rule in rules.RULES:
+        if rule.table != "tblPlan" or rule.column in bad or rule.column not in pairs:
+            continue
+        why = rules.check_value(rule, getattr(settings, rule.column, None), year)
+        if why:
+            bad.add(rule.column)
+            problems.add("tblPlan", rows.get(rule.column), "value",
+                         f"setting {rule.column}={pairs[rule.column]!r}: {why}", rule.column)
+    if bad & set(pairs):
+        settings = parse_settings({k: v for k, v in pairs.items() if k not in bad}, Problems(),
+                                  rows=rows)
+    return settings, bad
+
+
+def _order(problems: list[Problem]) -> list[Problem]:
+    """Problems grouped by table (in contract order), then by row and column."""
+    tables = {n: i for i, n in enumerate(TABLES)}
+    def key(p: Problem):
+        cols = TABLES[p.table].keys if p.table in TABLES else ()
+        return (tables.get(p.table, len(tables)), p.row is not None, p.row or 0,
+                cols.index(p.column) if p.column in cols else -1)
+    return sorted(problems, key=key)
+
+
 def inputs_from_raw(raws: dict[str, RawTable]) -> PlanInputs:
     """The plan model from raw input tables; raises InputError listing every problem with
-    its sheet and cell."""
+    its sheet and cell: columns, cells, the meaning of values (:mod:`.rules`) and how the
+    rows relate (:func:`~xl_addin.core.validate.validate`), all in one run."""
     problems = Problems()
     typed: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for name in schema.INPUT_TABLES:
@@ -213,48 +386,61 @@ def inputs_from_raw(raws: dict[str, RawTable]) -> PlanInputs:
             continue
         map_columns(raw, spec, problems)
         typed[name] = typed_rows(raw, spec, problems)
-    problems.raise_if_any()
 
     plan_rows = {r["key"]: (n, r["value"]) for n, r in typed["tblPlan"] if r["key"]}
-    settings = parse_settings({k: v for k, (_, v) in plan_rows.items()}, problems,
-                              rows={k: n for k, (n, _) in plan_rows.items()})
+    settings, _ = _settings(plan_rows, problems)
+    if settings is None:
+        raise InputError(_order(locate(problems.items, raws)))
+    for name in schema.INPUT_TABLES:
+        if name in raws:
+            apply_rules(raws[name], TABLES[name], typed[name], settings.fiscal_year, problems)
     t = typed
-    inputs = None
-    if settings is not None:
-        inputs = PlanInputs(
-            settings=settings,
-            quarters=_split(t["tblQuarterSplit"], "quarter"),
-            regions_split=_split(t["tblRegionSplit"], "region"),
-            products=_split(t["tblProductSplit"], "product"),
-            regions=tuple(Region(r["region"], r["name"], r["manager"], r["email"], n)
-                          for n, r in t["tblRegions"]),
-            budget=tuple(BudgetLine(r["line_id"], r["line"], r["parent_id"],
-                                    r["amount"] if r["amount"] is not None else Decimal(0),
-                                    r["stated_ratio"], bool(r["itemised"]), r["spent_to_date"], n)
-                         for n, r in t["tblBudget"]),
-            kpi_scheme=tuple(Indicator(r["indicator"], r["group"],
-                                       r["weight"] if r["weight"] is not None else Decimal(0),
-                                       r["target"], r["basis"],
-                                       r["cap"] if r["cap"] is not None else Decimal(1), n)
-                             for n, r in t["tblKpiScheme"]),
-            team=tuple(Rep(r["rep_id"], r["name"], r["region"], r["role"], r["hire_date"],
-                           r["end_date"],
-                           r["quota_weight"] if r["quota_weight"] is not None else Decimal(1),
-                           r["base_bonus"] if r["base_bonus"] is not None else Decimal(0),
-                           r["mentor_id"], n)
-                       for n, r in t["tblTeam"]),
-            actuals=tuple(Actual(r["rep_id"], r["quarter"], r["sales"], r["collections"],
-                                 r["receivables"], r["new_customers"], r["visits"], r["reports"],
-                                 r["training_rate"], r["mentee_conversion"], r["proposals"], n)
-                          for n, r in t["tblActuals"]),
-            improvement=tuple(Improvement(r["rep_id"], r["quarter"], r["outcome"].lower(), n)
-                              for n, r in t["tblImprovement"]),
-            cube_prior=tuple(PriorCell(r["region"], r["quarter"], r["product"], r["weight"], n)
-                             for n, r in t["tblCubePrior"] if r["weight"] is not None),
-        )
+
+    def num(v, default=Decimal(0)):
+        return v if v is not None else default
+
+    inputs = PlanInputs(
+        settings=settings,
+        quarters=_split(t["tblQuarterSplit"], "quarter"),
+        regions_split=_split(t["tblRegionSplit"], "region"),
+        products=_split(t["tblProductSplit"], "product"),
+        regions=tuple(Region(r["region"], r["name"], r["manager"], r["email"], n)
+                      for n, r in t["tblRegions"]),
+        budget=tuple(BudgetLine(r["line_id"], r["line"], r["parent_id"], num(r["amount"]),
+                                r["stated_ratio"], bool(r["itemised"]), r["spent_to_date"], n)
+                     for n, r in t["tblBudget"]),
+        kpi_scheme=tuple(Indicator(r["indicator"], r["group"], num(r["weight"]), r["target"],
+                                   r["basis"], num(r["cap"], Decimal(1)), n)
+                         for n, r in t["tblKpiScheme"]),
+        team=tuple(Rep(r["rep_id"], r["name"], r["region"], r["role"], r["hire_date"],
+                       r["end_date"], num(r["quota_weight"], Decimal(1)), num(r["base_bonus"]),
+                       r["mentor_id"], n)
+                   for n, r in t["tblTeam"]),
+        actuals=tuple(Actual(r["rep_id"], r["quarter"], r["sales"], r["collections"],
+                             r["receivables"], r["new_customers"], r["visits"], r["reports"],
+                             r["training_rate"], r["mentee_conversion"], r["proposals"], n)
+                      for n, r in t["tblActuals"]),
+        improvement=tuple(Improvement(r["rep_id"], r["quarter"], (r["outcome"] or "").lower(), n)
+                          for n, r in t["tblImprovement"]),
+        cube_prior=tuple(PriorCell(r["region"], r["quarter"], r["product"], r["weight"], n)
+                         for n, r in t["tblCubePrior"] if r["weight"] is not None),
+    )
+    try:
+        validate(inputs)
+    except InputError as e:
+        # A cell already reported (unreadable, or against a rule) is not reported again
+        # through what its blank stands-in made the relations look like.
+        flagged = {(p.table, p.column) for p in problems.items}
+        flagged_rows = {(p.table, p.row) for p in problems.items if p.row is not None}
+        for p in e.problems:
+            if (p.table, p.column) in flagged and (p.row is None or (p.table, p.row) in flagged_rows):
+                continue
+            if p.table == "tblPlan" and p.row is None and p.key in plan_rows:
+                p = replace(p, row=plan_rows[p.key][0])
+            problems.items.append(p)
     if problems:
-        raise InputError(locate(problems.items, raws))
-    return inputs  # type: ignore[return-value]
+        raise InputError(_order(locate(problems.items, raws)))
+    return inputs
 
 
 def locate(problems: list[Problem], raws: dict[str, RawTable]) -> list[Problem]:

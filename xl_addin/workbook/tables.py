@@ -30,7 +30,8 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import schema, styles
-from .parse import norm_label
+from ..errors import InputError, Problem, Problems
+from .parse import RawTable, map_columns, norm_label
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 
@@ -56,7 +57,9 @@ def find_table(wb: Workbook, name: str) -> tuple[Worksheet, Table]:
 def column_positions(ws: Worksheet, table: Table, spec: schema.Table) -> list[int | None]:
     """For each column of ``table`` (left to right), the index of its contract column in
     ``spec.columns`` (matched by key, Chinese or English label), or None for a column the
-    contract does not know. Raises ``KeyError`` naming any contract column not found."""
+    contract does not know. Raises :class:`~xl_addin.errors.InputError` naming each
+    contract column not found, with the header cell that looks most like it ("did you
+    mean ...?"), before anything is written."""
     min_col, min_row, max_col, _ = range_boundaries(table.ref)
     lookup: dict[str, int] = {}
     for i, col in enumerate(spec.columns):
@@ -68,8 +71,14 @@ def column_positions(ws: Worksheet, table: Table, spec: schema.Table) -> list[in
         positions.append(i if i not in positions else None)
     missing = [col for i, col in enumerate(spec.columns) if i not in positions]
     if missing:
-        names = ", ".join(f"{c.key} ({c.zh} / {c.en})" for c in missing)
-        raise KeyError(f"table {spec.name} on sheet {ws.title!r} has no column {names}")
+        header = ["" if ws.cell(min_row, c).value is None else str(ws.cell(min_row, c).value)
+                  for c in range(min_col, max_col + 1)]
+        raw = RawTable(spec.name, ws.title, header, [], (min_row, min_col))
+        problems = Problems()
+        map_columns(raw, spec, problems, strict=True)
+        raise InputError(problems.items or [Problem(
+            spec.name, None, c.key, f"column {c.key!r} ({c.zh} / {c.en}) is missing",
+            sheet=ws.title) for c in missing])
     return positions
 
 

@@ -649,13 +649,16 @@ def test_statement_cells_written_as_xml_are_openpyxl_s(lang):
     today = dt.date(2026, 12, 31)
     plain = rg.build_workbook(sl, lang=lang, today=today)
     kept = rg.build_workbook(sl, lang=lang, today=today, keep_cells=True)
-    statements = kept.sheetnames[-len(sl.statements):]
-    assert len(statements) == len(sl.statements) > 1
-    for title in statements:      # nothing below the template's rows is an openpyxl cell
-        assert sheet_xml.cell_sheet(kept[title]) is not None
-        assert not [rc for rc in kept[title]._cells if rc[0] >= rg.BODY_ROW]
-        assert plain[title].max_row > rg.BODY_ROW + 10
-    for title in kept.sheetnames[1:-len(sl.statements)]:      # the data sheets
+    statements = plain.sheetnames[-len(sl.statements):]
+    # the statements are not sheets of the workbook: one stamp sheet (the template's,
+    # finished once) and per rep only the kept cells, rows and merged ranges
+    stamp, copies = sheet_xml.copies_of(kept)
+    assert kept.sheetnames[-1] == stamp.title and len(kept.sheetnames) == 10
+    assert [t for t, _ in copies] == statements and len(statements) > 1
+    for title, ws in copies:
+        assert sheet_xml.cell_sheet(ws) is not None and ws not in kept.worksheets
+        assert not getattr(ws, "_cells", None) and plain[title].max_row > rg.BODY_ROW + 10
+    for title in kept.sheetnames[1:-1]:      # the data sheets
         assert sheet_xml.cell_sheet(kept[title]) is not None
         assert not [rc for rc in kept[title]._cells if rc[0] >= 5]
     a = _saved(plain, lambda wb, f: wb.save(f))
@@ -694,3 +697,170 @@ def test_odd_values_in_kept_cells_are_written_as_openpyxl_writes_them():
     a, b = books[0].active, books[1].active
     assert _sheet_looks(a) == _sheet_looks(b)
     assert b["A2"].quotePrefix and b["A2"].value == "=1+1" and b["A4"].data_type == "e"
+
+
+# ----------------------------------------------------------------------------- one send log
+
+try:
+    from smtp_server import smtp_factory, smtp_server  # noqa: F401  (fixtures)
+except ImportError:  # tests/ imported as a package
+    from tests.smtp_server import smtp_factory, smtp_server  # type: ignore  # noqa: F401
+
+
+def _ribbon_email(master: Path, out_dir: Path, server, scratch: Path) -> list:
+    """The ribbon's 发送邮件 button (xlwings remote Book), sending to ``server``."""
+    from support.xlwings_remote import run_macro
+    from xl_addin.excel import macros
+    from xl_addin.mail.email import SmtpSettings
+
+    settings = SmtpSettings(host=server.host, port=server.port, sender="director@example.com",
+                            retries=0)
+    results: list = []
+    run_macro(master, lambda b: results.extend(
+        macros.email(b, out_dir, confirm=True, settings=settings)), scratch)
+    return results
+
+
+def _cli_email(master: Path, out_dir: Path, server):
+    return run_cli("email", master, "--dir", out_dir, "--smtp-host", server.host,
+                   "--smtp-port", str(server.port), "--sender", "director@example.com")
+
+
+@pytest.fixture
+def no_mail_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("XL_ADDIN_SMTP_PASSWORD", raising=False)
+
+
+def test_a_cli_send_is_skipped_by_the_ribbon(sample_master, smtp_server, tmp_path,
+                                             no_mail_config):
+    out = tmp_path / "regional"
+    r = _cli_email(sample_master, out, smtp_server)
+    assert r.exit_code == 0, r.output
+    assert len(smtp_server.messages) == 4                 # EAST, SOUTH, NORTH, OTHER
+    results = _ribbon_email(sample_master, out, smtp_server, tmp_path / "m.xlsx")
+    assert sorted(x.status for x in results) == ["skipped"] * 4
+    assert len(smtp_server.messages) == 4, "the ribbon sent again what the CLI had sent"
+    log = [json.loads(x) for x in (out / "send-log.jsonl").read_text().splitlines()]
+    assert [x["result"] for x in log] == ["sent"] * 4          # skips are not logged
+    assert not (out / "send_log.jsonl").exists()
+
+
+def test_a_ribbon_send_is_skipped_by_the_cli(sample_master, smtp_server, tmp_path,
+                                             no_mail_config):
+    out = tmp_path / "regional"
+    results = _ribbon_email(sample_master, out, smtp_server, tmp_path / "m.xlsx")
+    assert sorted(x.status for x in results) == ["sent"] * 4
+    r = _cli_email(sample_master, out, smtp_server)
+    assert r.exit_code == 0, r.output
+    assert len(smtp_server.messages) == 4, "the CLI sent again what the ribbon had sent"
+    assert "已跳过(此前已发送) 4" in r.output, r.output
+
+
+def test_the_ribbon_s_old_log_still_counts(sample_master, smtp_server, tmp_path,
+                                           no_mail_config):
+    """A folder the ribbon sent from before the logs were one (``send_log.jsonl``): the
+    CLI does not send those regions again."""
+    out = tmp_path / "regional"
+    _ribbon_email(sample_master, out, smtp_server, tmp_path / "m.xlsx")
+    (out / "send-log.jsonl").rename(out / "send_log.jsonl")
+    r = _cli_email(sample_master, out, smtp_server)
+    assert r.exit_code == 0, r.output
+    assert len(smtp_server.messages) == 4, r.output
+
+
+# ----------------------------------------------------------------------------- master read once
+
+def test_email_after_regional_does_not_read_the_master_again(sample_master, tmp_path,
+                                                             monkeypatch, no_mail_config):
+    import hashlib
+
+    from xl_addin.cli import commands
+
+    out = tmp_path / "regional"
+    assert run_cli("regional", sample_master, "-o", out).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["master_sha256"] == hashlib.sha256(sample_master.read_bytes()).hexdigest()
+
+    def no_read(path):
+        raise AssertionError("email read the master although its bytes are those of the manifest")
+    monkeypatch.setattr(commands, "_read_inputs", no_read)
+    r = run_cli("email", sample_master, "--dir", out, "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "使用" in r.output and len(list((out / "outbox").glob("*.eml"))) == 4
+
+    # other bytes (a recalc adds a Run log row), same inputs: read, found current, not rebuilt
+    monkeypatch.undo()
+    before = {p.name: p.read_bytes() for p in out.glob("*.xlsx")}
+    assert run_cli("recalc", sample_master).exit_code == 0
+    r = run_cli("email", sample_master, "--dir", out, "--dry-run")
+    assert r.exit_code == 0 and "使用" in r.output, r.output
+    assert {p.name: p.read_bytes() for p in out.glob("*.xlsx")} == before
+
+
+# ----------------------------------------------------------------------------- template and stamp
+
+def _edited_template(tmp_path: Path, extra: dict[str, str], merge: str | None = None) -> Path:
+    """The shipped template as a user edits it in Excel (here with openpyxl): cells added
+    to the statement sheet, a merged range, a wider column A."""
+    from openpyxl.styles import Font
+
+    wb = openpyxl.load_workbook(rg.template_path(*rg.TEMPLATE))
+    ws = wb["statement"]
+    for ref, text in extra.items():
+        ws[ref] = text
+        ws[ref].font = Font(name="SimSun", size=9, bold=True, color="FFC00000")
+    if merge:
+        ws.merge_cells(merge)
+    ws.column_dimensions["A"].width = 21
+    path = tmp_path / "templates" / "regional" / "regional.xlsx"
+    path.parent.mkdir(parents=True)
+    wb.save(path)
+    return path.parents[1]
+
+
+def test_an_edited_statement_template_reaches_every_statement(tmp_path, monkeypatch):
+    folder = _edited_template(tmp_path, {"A4": "内部资料 · {scope}", "H1": "编号 {title}"}, "A4:F4")
+    monkeypatch.setattr(rg, "template_path", lambda *parts: folder.joinpath(*parts))
+    inputs = sample_inputs()
+    results = compute(inputs)
+    day = dt.date(2026, 10, 8)
+    m = rg.write_regional(inputs, results, tmp_path / "out", input_sha256="x", today=day)
+    east = next(e for e in m.files if e.region == "EAST")
+    wb = openpyxl.load_workbook(tmp_path / "out" / east.file)
+    statements = [ws for ws in wb.worksheets if re.match(r"R\d{3} ", ws.title)]
+    assert len(statements) == len(east.reps) > 1
+    for ws in statements:
+        rep_id, name = ws.title.split(" ", 1)
+        assert ws["A4"].value.startswith("内部资料 · 2026年第") and "生成日期 2026-10-08" in ws["A4"].value
+        assert ws["H1"].value == f"编号 2026年奖金明细 · {name}（{rep_id}）"
+        assert ws["A4"].font.b and ws["A4"].font.color.rgb == "FFC00000" and ws["A4"].font.name == "SimSun"
+        assert "A4:F4" in {str(r) for r in ws.merged_cells.ranges}
+        assert ws.column_dimensions["A"].width == 21
+        assert re.match(r"第.季度（Q\d）", ws["A5"].value)       # the statement still from row 5
+
+
+def test_a_template_with_cells_in_the_statement_body_is_refused(tmp_path, monkeypatch):
+    folder = _edited_template(tmp_path, {"B6": "note"})
+    monkeypatch.setattr(rg, "template_path", lambda *parts: folder.joinpath(*parts))
+    inputs = sample_inputs()
+    with pytest.raises(rg.RegionalError, match=r"sheet 'statement' cell B6.*row 5"):
+        rg.write_regional(inputs, compute(inputs), tmp_path / "out", input_sha256="x")
+
+
+def test_a_rebuild_on_the_same_day_is_the_same_file(tmp_path):
+    """Parts dated as the workbook: two runs seconds apart write the same bytes (so a send
+    log's SHA-256 still matches a file the Excel button rebuilds before sending)."""
+    import time
+
+    inputs = sample_inputs()
+    results = compute(inputs)
+    day = dt.date(2026, 10, 8)
+    one = rg.write_regional(inputs, results, tmp_path / "one", input_sha256="x", today=day)
+    time.sleep(2.1)                                      # zip times count in 2 s steps
+    two = rg.write_regional(inputs, results, tmp_path / "two", input_sha256="x", today=day)
+    assert [e.sha256 for e in one.files] == [e.sha256 for e in two.files]
+    with zipfile.ZipFile(tmp_path / "one" / one.files[0].file) as z:
+        assert {i.date_time for i in z.infolist()} == {(2026, 10, 8, 0, 0, 0)}
+        assert b"<dcterms:modified" in z.read("docProps/core.xml") and \
+            b"2026-10-08T00:00:00Z</dcterms:modified>" in z.read("docProps/core.xml")

@@ -387,3 +387,78 @@ def test_every_indicator_has_a_label():
 
     for ind in INDICATORS:
         assert indicator_label(ind, "zh") != ind and indicator_label(ind, "en") != ind
+
+
+# ----------------------------------------------------------------------------- KPI lines in integers
+
+def _reference_lines(scheme, actual, target, active, qdays):
+    """The KPI lines as explain_kpi computes them with Fractions, the points split by
+    largest remainder over weight x exact capped achievement (the earlier statement code)."""
+    from xl_addin.core.kpi import explain_kpi, explain_score
+    from xl_addin.core.money import frac
+    from xl_addin.core.splits import split_exact
+
+    lines = explain_kpi(scheme, actual, target, active, qdays)
+    score = explain_score(lines)
+    weights = [frac(x.weight) * (x.exact_capped or 0) if not x.na_reason else Fraction(0)
+               for x in lines]
+    if score == 0 or not any(weights):
+        points = [D("0.00")] * len(lines)
+    else:
+        points = [p.quantize(D("0.01")) for p in split_exact(score, weights, D("0.01"))]
+    return score, [(x.indicator, x.actual, x.target, x.achievement, x.capped, x.cap, x.weight,
+                    x.effective_weight, p, x.na_reason) for x, p in zip(lines, points)]
+
+
+_money = hst.decimals(min_value=-10**6, max_value=10**8, places=2, allow_nan=False)
+_count = hst.decimals(min_value=0, max_value=500, places=1, allow_nan=False)
+_rate = hst.decimals(min_value=0, max_value=2, places=3, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=hst.data())
+def test_kpi_lines_in_integers_are_explain_kpi_s(data):
+    """Every figure of a statement's KPI lines (shown actual, target, achievement, capped,
+    effective weight, points with their exponents, N/A reasons) equals what explain_kpi's
+    exact Fractions give, for random figures, weights (zero too), caps, receivables of 0,
+    blank mentee conversion, sales targets of 0 and part-quarter days."""
+    from xl_addin.core import statement as stm
+    from xl_addin.core.model import Actual, Indicator
+
+    base = default_plan().kpi_scheme
+    scheme = tuple(dataclasses.replace(
+        ind, weight=data.draw(hst.sampled_from([D(0), D(5), D(10), D("12.5"), D(40)])),
+        cap=data.draw(hst.sampled_from([D(1), D("1.2"), D("1.5")])))
+        for ind in base)
+    qdays = data.draw(hst.integers(80, 92))
+    active = data.draw(hst.integers(1, qdays))
+    target = data.draw(hst.sampled_from([0, 1, 999_999, 2_972_114]))
+    receivables = data.draw(hst.sampled_from([D(0), D("1000.00"), D("123456.78")]))
+    actual = Actual("R1", "Q1", sales=data.draw(_money), collections=data.draw(_money),
+                    receivables=receivables, new_customers=data.draw(_count),
+                    visits=data.draw(_count), reports=data.draw(_count),
+                    training_rate=data.draw(_rate),
+                    mentee_conversion=data.draw(hst.one_of(hst.none(), _rate)),
+                    proposals=data.draw(_count))
+    score, want = _reference_lines(scheme, actual, target, active, qdays)
+    got = stm._kpi_lines(stm._scheme_facts(scheme), actual,
+                         {"sales_target": target, "active_days": active, "quarter_days": qdays},
+                         score)
+    assert [(x.indicator, x.actual, x.target, x.achievement, x.capped, x.cap, x.weight,
+             x.effective_weight, x.points, x.na_reason) for x in got] == want
+    assert [str(x.effective_weight) for x in got] == [str(w[7]) for w in want]  # exponents too
+    assert [str(x.points) for x in got] == [str(w[8]) for w in want]
+    assert sum(x.points for x in got) == score or score == 0
+
+
+def test_kpi_lines_refuse_a_score_that_is_not_the_lines(sample):
+    from xl_addin.core import statement as stm
+
+    inputs, results = sample
+    index = StatementIndex(inputs, results)
+    (rep_id, q), actual = next(iter(index.actuals.items()))
+    row = next(r for r in index.targets[rep_id] if r["quarter"] == q)
+    score = D(index.kpi[(rep_id, q)][0]["kpi_score"])
+    stm._kpi_lines(index.facts, actual, row, score)                  # the engine's: fine
+    with pytest.raises(StatementError, match="differs from tblKpi"):
+        stm._kpi_lines(index.facts, actual, row, score + D("0.01"))

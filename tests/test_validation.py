@@ -231,10 +231,9 @@ def test_cap_of_ten_clips_scores_to_100_with_a_warning(sample_master):
     assert r.exit_code == 0, r.output
     scores = kpi_scores(sample_master)
     assert scores and max(scores) == Decimal(100)   # the issue saw 146.72
-    r = run_cli("check", sample_master)
-    assert ("WARN    kpi_scheme  sales cap" in r.output or "WARN" in r.output)
+    r = run_cli("check", sample_master, "--lang", "en")
     line = [x for x in r.output.splitlines() if "sales cap" in x][0]
-    assert line.startswith("WARN")
+    assert line.startswith("Warning")       # the WARN status, shown by its English label
     # the message column in the zh workbook
     wb = openpyxl.load_workbook(sample_master)
     ws, _ = table_ref(wb, "tblChecks")
@@ -373,8 +372,14 @@ def test_recalc_exits_1_on_a_fail_check_with_outputs_written(sample_master):
     before = sha(sample_master)
     r = run_cli("recalc", sample_master)
     assert r.exit_code == 1, r.output
-    assert "FAIL kpi_scheme: base group weight: base indicators weigh 40 + 15 + 5 = 60, but the " \
-           "group's weight is 50" in r.output
+    # the FAIL rows listed in the workbook's language (this sample is Chinese) ...
+    assert "1 项检查不通过：\n  不通过 考核方案：基础类权重：基础类指标权重 40 + 15 + 5 = 60，" \
+           "但该类权重为 50\n" in r.output
+    # ... or in English when asked
+    r = run_cli("recalc", sample_master, "--lang", "en")
+    assert r.exit_code == 1
+    assert "1 FAIL check(s):\n  Fail KPI scheme: base group weight: base indicators weigh " \
+           "40 + 15 + 5 = 60, but the group's weight is 50\n" in r.output
     assert sha(sample_master) != before
     wb = openpyxl.load_workbook(sample_master)
     ws, _ = table_ref(wb, "tblChecks")

@@ -20,11 +20,12 @@ import click
 from ..core.fmt import percent, wan_yi
 from ..core.model import QUARTERS
 from ..core.statement import build_statement, render_text
-from ..mail.email import (DRY_RUN_SENDER, EmailError, RegionalFile, SendResult, SmtpSettings,
-                    count_by_status, load_settings, send_all,
-                    validate_address)
-from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest, read_manifest,
-                       regional_files, sales_regions, write_regional)
+from ..mail.email import (DRY_RUN_SENDER, SEND_LOG_NAME, EmailError, RegionalFile, SendResult,
+                          SmtpSettings, count_by_status, load_settings, send_all,
+                          validate_address)
+from ..reports.regional import (MANIFEST_NAME, Manifest, RegionalEntry, current_manifest,
+                                file_sha256, manifest_of_file, read_manifest, regional_files,
+                                sales_regions, write_regional)
 from ..text import label
 from ..workbook.i18n import check_message
 from .common import (EXIT_FAIL, CliError, lang_option, pick, progress, say, set_lang, set_path,
@@ -33,7 +34,7 @@ from .common import (EXIT_FAIL, CliError, lang_option, pick, progress, say, set_
 __all__ = ["COMMANDS", "regional", "email", "explain", "demo", "default_dir", "check_area",
            "check_item"]
 
-SEND_LOG = "send-log.jsonl"
+SEND_LOG = SEND_LOG_NAME      # shared with the ribbon (excel/macros.py)
 OUTBOX = "outbox"
 
 
@@ -98,6 +99,15 @@ def _read_inputs(path: Path):
     return read_inputs(XlsxBook.open(path))
 
 
+def _master_sha256(path: Path) -> str:
+    """The master file's :func:`~xl_addin.reports.regional.file_sha256`, "" when it cannot
+    be read (reading the master then reports why)."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
+
+
 def _warn_failed_checks(outcome, lang: str) -> None:
     df = outcome.results.checks
     fails = df[df["status"] == "FAIL"]
@@ -111,9 +121,11 @@ def _entry_line(e: RegionalEntry, lang: str) -> str:
               reps=totals["reps"], bonus=wan_yi(totals["bonus_total"], lang))
 
 
-def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool) -> Manifest:
+def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool,
+           master_sha256: str = "") -> Manifest:
     """Write the regional workbooks and the manifest, echoing one line per region; one
-    file at a time per CPU."""
+    file at a time per CPU. ``master_sha256``: the master file's hash taken before it was
+    read (recorded so that ``email`` can skip reading the same bytes again)."""
     _warn_failed_checks(outcome, lang)
     with progress(len(sales_regions(outcome.inputs)), tr("regional.progress", lang)) as (advance, echo):
         def done(e: RegionalEntry) -> None:
@@ -122,7 +134,7 @@ def _build(outcome, master: Path, out_dir: Path, lang: str, encrypt: bool) -> Ma
         manifest = write_regional(outcome.inputs, outcome.results, out_dir,
                                   input_sha256=outcome.digest, master_name=Path(master).name,
                                   lang=lang, encrypt=encrypt, progress=done,
-                                  workers=os.cpu_count() or 1)
+                                  workers=os.cpu_count() or 1, master_sha256=master_sha256)
     return manifest
 
 
@@ -145,11 +157,12 @@ def regional(path: Path, out_dir: Path | None, lang: str | None, encrypt: bool) 
     actuals (Q0 before any).
     """
     set_path(path)
+    master_sha256 = _master_sha256(path)        # before reading: see _build
     outcome = _open(path)
     lang = set_lang(outcome.lang)
     out_dir = out_dir or default_dir(path)
     say("regional.start", lang, path=str(path), dir=str(out_dir))
-    manifest = _build(outcome, path, out_dir, lang, encrypt)
+    manifest = _build(outcome, path, out_dir, lang, encrypt, master_sha256)
     say("regional.done_encrypted" if manifest.encrypted else "regional.done", lang,
         n=len(manifest.files), period=manifest.period, manifest=str(out_dir / MANIFEST_NAME))
 
@@ -294,17 +307,26 @@ def _email(path: Path, out_dir: Path, settings, *, dry_run: bool, force: bool, l
         manifest, files = _manifest_files(out_dir)
         lang = set_lang(manifest.lang)
     else:
-        # Whether the folder's files are this master's needs only the inputs and their
-        # digest; the engine runs only when the files must be built.
-        read = _read_inputs(path)
-        lang = set_lang(read.lang)
-        manifest = current_manifest(out_dir, read.inputs.settings.fiscal_year, read.digest,
-                                    encrypted=True if encrypt else None)
+        # The folder's files are this master's if they were built from a master file
+        # with the same bytes (then the master is not read again), or else from the same
+        # inputs (their digest); the engine runs only when the files must be built.
+        master_sha256 = _master_sha256(path)
+        encrypted = True if encrypt else None
+        manifest = manifest_of_file(out_dir, master_sha256, encrypted=encrypted) \
+            if master_sha256 else None
+        read = None
+        if manifest is not None:
+            lang = set_lang(manifest.lang)
+        else:
+            read = _read_inputs(path)
+            lang = set_lang(read.lang)
+            manifest = current_manifest(out_dir, read.inputs.settings.fiscal_year, read.digest,
+                                        encrypted=encrypted)
         if manifest is None:
             say("email.building", lang, dir=str(out_dir))
             from ..workbook.pipeline import compute_outcome
 
-            manifest = _build(compute_outcome(read), path, out_dir, lang, encrypt)
+            manifest = _build(compute_outcome(read), path, out_dir, lang, encrypt, master_sha256)
         else:
             say("email.using", lang, dir=str(out_dir), period=manifest.period)
         files = regional_files(manifest, out_dir)

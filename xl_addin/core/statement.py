@@ -27,7 +27,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
+from math import gcd
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
@@ -36,10 +36,8 @@ from ..errors import XlAddinError
 from .engine import Results
 from .fmt import percent, yuan
 from .fmt_words import english_amount, rmb_upper
-from .kpi import (NA_NO_MENTEES, NA_NO_RECEIVABLES, NA_NO_SALES_TARGET, NA_WEIGHT, explain_kpi,
-                  explain_score)
+from .kpi import NA_NO_MENTEES, NA_NO_RECEIVABLES, NA_NO_SALES_TARGET, NA_WEIGHT
 from .model import QUARTERS, Actual, PlanInputs, Region, Rep
-from .money import frac
 from .splits import split_exact
 
 __all__ = ["StatementError", "KpiLine", "QuarterStatement", "AwardLine", "RepStatement",
@@ -346,30 +344,167 @@ class StatementIndex:
         self.watchlist = _grouped(results.watchlist, "rep_id")
         self.measures = award_measures(inputs, results)
         self.ranks = {award: competition_ranks(values) for award, values in self.measures.items()}
+        #: the KPI scheme as integers, for the KPI lines
+        self.facts = _scheme_facts(inputs.kpi_scheme)
 
 
-def _points(lines: Sequence, score: Decimal) -> list[Decimal]:
-    """The score split over the lines in proportion to weight x capped achievement."""
-    weights = [frac(line.weight) * (line.exact_capped or 0) if not line.na_reason else Fraction(0)
-               for line in lines]
-    if score == 0 or not any(weights):
-        return [ZERO.quantize(POINT) for _ in lines]
-    return [p.quantize(POINT) for p in split_exact(score, weights, POINT)]
+# The KPI lines are laid out from the engine's score and the rep's figures with whole
+# numbers: every figure is a decimal, so each ratio is a pair of integers, and rounding
+# half-up to 4 or 2 places is one integer division. This is what explain_kpi computes with
+# Fractions (tests/test_statement.py compares the two on every rep-quarter of a plan); the
+# score itself is the engine's (tblKpi), checked against the lines' exact score.
+
+def _ratio(x: Decimal | int | float) -> tuple[int, int]:
+    """A figure as (numerator, denominator > 0); a float exactly as its shortest repr
+    reads, as :func:`~xl_addin.core.money.frac` takes it."""
+    t = type(x)
+    if t is int:
+        return x, 1
+    if t is float:
+        x = Decimal(repr(x))
+    return Decimal(x).as_integer_ratio() if t is not Decimal else x.as_integer_ratio()
 
 
-def _kpi_lines(inputs: PlanInputs, actual: Actual, target_row: Mapping[str, Any],
+def _round(num: int, den: int, places: int) -> Decimal:
+    """num/den (den > 0) rounded half away from zero, as ``round_half_up``."""
+    scale = 10 ** places
+    units = (abs(num) * scale * 2 + den) // (2 * den)
+    return Decimal(-units if num < 0 else units).scaleb(-places)
+
+
+@dataclass(frozen=True)
+class _SchemeFacts:
+    """What the KPI lines need of one scheme indicator, as integers, once per run."""
+
+    indicator: str
+    group: str
+    kind: str
+    basis: str
+    weight: Decimal
+    cap: Decimal
+    w: tuple[int, int]
+    c: tuple[int, int]
+    t: tuple[int, int] | None
+
+
+def _scheme_facts(scheme: Sequence[Any]) -> tuple[_SchemeFacts, ...]:
+    return tuple(_SchemeFacts(ind.indicator, ind.group, display_kind(ind.basis), ind.basis,
+                              ind.weight, ind.cap, _ratio(ind.weight), _ratio(ind.cap),
+                              _ratio(ind.target) if ind.target is not None else None)
+                 for ind in scheme)
+
+
+_DIRECT_FIGURE = {"sales": "sales", "new_customers": "new_customers", "visits": "visits",
+                  "reports": "reports", "training_rate": "training_rate",
+                  "mentee_conversion": "mentee_conversion", "proposals": "proposals"}
+_BLANK_NA = {"mentee_conversion": NA_NO_MENTEES}
+
+
+def _figure(actual: Actual, name: str) -> tuple[int, int] | None:
+    value = getattr(actual, name)
+    if value is None:
+        if name in _BLANK_NA:
+            return None
+        raise StatementError(f"{actual.rep_id}/{actual.quarter}: {name} is blank in a reported quarter")
+    return _ratio(value)
+
+
+def _kpi_lines(facts: Sequence[_SchemeFacts], actual: Actual, target_row: Mapping[str, Any],
                score: Decimal) -> tuple[KpiLine, ...]:
-    explained = explain_kpi(inputs.kpi_scheme, actual, int(target_row["sales_target"]),
-                            int(target_row["active_days"]), int(target_row["quarter_days"]))
-    if explain_score(explained) != score:
+    sales_target = int(target_row["sales_target"])
+    active, qdays = int(target_row["active_days"]), int(target_row["quarter_days"])
+    if not 0 < active <= qdays:
+        raise StatementError(f"{actual.rep_id}/{actual.quarter}: active_days {active} must be "
+                             f"within 1..quarter_days {qdays}")
+    rows = []       # (facts, shown actual, actual pair, target pair, capped pair, na)
+    for f in facts:
+        if f.weight == 0:
+            shown = getattr(actual, _DIRECT_FIGURE[f.indicator]) if f.indicator in _DIRECT_FIGURE else None
+            rows.append((f, shown, None, None, None, NA_WEIGHT))
+            continue
+        if f.indicator == "collection_rate":
+            rn, rd = _figure(actual, "receivables")
+            if rn == 0:
+                rows.append((f, None, None, None, None, NA_NO_RECEIVABLES))
+                continue
+            cn, cd = _figure(actual, "collections")
+            a = (cn * rd, cd * rn) if rn > 0 else (-cn * rd, -cd * rn)
+            shown = _round(a[0], a[1], 4)
+        else:
+            name = _DIRECT_FIGURE[f.indicator]
+            a = _figure(actual, name)
+            shown = getattr(actual, name)
+            if a is None:
+                rows.append((f, shown, None, None, None, _BLANK_NA[name]))
+                continue
+        if f.basis == "sales_target":
+            if sales_target == 0:
+                rows.append((f, shown, a, None, None, NA_NO_SALES_TARGET))
+                continue
+            t = (sales_target, 1)
+        elif f.basis == "count":
+            t = (f.t[0] * active, f.t[1] * qdays)
+        else:
+            t = f.t
+        # achievement a / t (t > 0), at least 0; capped at the cap
+        an, ad = a[0] * t[1], a[1] * t[0]
+        if an < 0:
+            an = 0
+        if an * f.c[1] > f.c[0] * ad:
+            cap = f.c
+        else:
+            cap = (an, ad)
+        rows.append((f, shown, a, t, (an, ad, cap), ""))
+    applicable = [(f.w, r[4][2]) for r in rows for f in (r[0],) if not r[5]]
+    # applicable weights sum = AN/AD
+    an_, ad_ = 0, 1
+    for (wn, wd), _ in applicable:
+        an_, ad_ = an_ * wd + wn * ad_, ad_ * wd
+    # exact score = sum(w x capped) / sum(w) x 100: the engine's, rounded
+    sn, sd = 0, 1
+    for (wn, wd), (cn, cd) in applicable:
+        sn, sd = sn * wd * cd + wn * cn * sd, sd * wd * cd
+    exact = _round(sn * 100 * ad_, sd * an_, 2) if an_ else Decimal("0.00")
+    if exact != score:
         raise StatementError(f"{actual.rep_id}/{actual.quarter}: the explained KPI score "
-                             f"{explain_score(explained)} differs from tblKpi's {score}")
-    basis = {ind.indicator: ind.basis for ind in inputs.kpi_scheme}
-    points = _points(explained, score)
-    return tuple(KpiLine(x.indicator, x.group, display_kind(basis[x.indicator]), x.actual,
-                         x.target, x.achievement, x.capped, x.cap, x.weight,
-                         x.effective_weight, p, x.na_reason)
-                 for x, p in zip(explained, points))
+                             f"{exact} differs from tblKpi's {score}")
+    weights = []
+    for f, _, _, _, cap3, na in rows:
+        if na:
+            weights.append((0, 1))
+        else:
+            cn, cd = cap3[2]
+            weights.append((f.w[0] * cn, f.w[1] * cd))
+    points = _points([w for w, _ in weights], [d for _, d in weights], score)
+    lines = []
+    for (f, shown, a, t, cap3, na), p in zip(rows, points):
+        if na:
+            target = _round(t[0], t[1], 4) if t is not None else None
+            lines.append(KpiLine(f.indicator, f.group, f.kind, shown, target, None, None,
+                                 f.cap, f.weight, _ZERO4, p, na))
+            continue
+        an, ad, (cn, cd) = cap3
+        # effective weight = w / applicable x 100; points' exact value = eff x capped
+        en, ed = f.w[0] * ad_ * 100, f.w[1] * an_
+        lines.append(KpiLine(f.indicator, f.group, f.kind, shown, _round(t[0], t[1], 4),
+                             _round(an, ad, 4), _round(cn, cd, 4), f.cap, f.weight,
+                             _round(en, ed, 4), p, na))
+    return tuple(lines)
+
+
+_ZERO4 = Decimal("0.0000")
+
+
+def _points(nums: Sequence[int], dens: Sequence[int], score: Decimal) -> list[Decimal]:
+    """The score split over the lines in proportion to weight x capped achievement
+    (``nums[i] / dens[i]``), by largest remainder to the hundredth."""
+    if score == 0 or not any(nums):
+        return [ZERO.quantize(POINT) for _ in nums]
+    common = 1
+    for d in dens:
+        common = common * d // gcd(common, d)
+    whole = [n * (common // d) for n, d in zip(nums, dens)]
+    return [p.quantize(POINT) for p in split_exact(score, whole, POINT)]
 
 
 def _reported_quarter(inputs: PlanInputs, index: StatementIndex, actual: Actual,
@@ -389,7 +524,7 @@ def _reported_quarter(inputs: PlanInputs, index: StatementIndex, actual: Actual,
     statement = QuarterStatement(
         quarter=q, sales_target=target, active_days=int(target_row["active_days"]),
         quarter_days=int(target_row["quarter_days"]), reported=True,
-        lines=_kpi_lines(inputs, actual, target_row, score), kpi_score=score,
+        lines=_kpi_lines(index.facts, actual, target_row, score), kpi_score=score,
         gate=s.base_gate, base_mode=s.base_mode,
         base_bonus=index.reps[rep_id].base_bonus,
         gate_passed=score >= s.base_gate, base_paid=bonus_row["base_paid"],

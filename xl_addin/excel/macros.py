@@ -339,7 +339,7 @@ def email(book: "xw.Book | None" = None, out_dir: Path | str | None = None, *,
     try:
         results = email_mod.send_all(files, settings if settings is not None or dry_run
                                      else email_mod.load_settings(None),
-                                     log_path=target / "send_log.jsonl", dry_run=dry_run,
+                                     log_path=email_mod.send_log_path(target), dry_run=dry_run,
                                      outbox=target / "outbox", lang=outcome.lang)
     except email_mod.EmailError as e:
         _alert(book, f"邮件未发送 / Not sent:\n{e}", mode="critical")

@@ -59,6 +59,8 @@ from xl_addin.storage import append_nofollow, locked, no_symlink, write_bytes
 
 __all__ = [
     "EmailError",
+    "SEND_LOG_NAME",
+    "send_log_path",
     "RegionalFile",
     "SmtpSettings",
     "SendResult",
@@ -654,10 +656,25 @@ def _records(log_path: Path) -> list[dict[str, Any]]:
     return records
 
 
+#: The send log of a regional folder, one name for the CLI and the ribbon.
+SEND_LOG_NAME = "send-log.jsonl"
+#: What the ribbon called it before; its "sent" lines still count (read, never written).
+LEGACY_SEND_LOG_NAMES = ("send_log.jsonl",)
+
+
+def send_log_path(folder: Path) -> Path:
+    """The send log of the regional folder ``folder``."""
+    return Path(folder) / SEND_LOG_NAME
+
+
 def delivered(log_path: Path) -> set[tuple[str, str]]:
-    """The ``(region, sha256)`` pairs that the log records as sent."""
+    """The ``(region, sha256)`` pairs that the log records as sent (for a folder's
+    :data:`SEND_LOG_NAME`, also those of the older ribbon log beside it)."""
+    path = Path(log_path)
+    paths = [path] + ([path.with_name(n) for n in LEGACY_SEND_LOG_NAMES]
+                      if path.name == SEND_LOG_NAME else [])
     return {(str(r.get("region")), str(r.get("sha256")))
-            for r in read_log(log_path) if r.get("result") == "sent"}
+            for p in paths for r in read_log(p) if r.get("result") == "sent"}
 
 
 def uncertain(log_path: Path) -> set[tuple[str, str]]:

@@ -45,7 +45,6 @@ import multiprocessing
 import os
 import re
 import unicodedata
-import weakref
 from concurrent.futures import ProcessPoolExecutor
 from copy import copy
 from dataclasses import asdict, dataclass, field, replace
@@ -63,6 +62,8 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook import Workbook
+from openpyxl.worksheet.cell_range import MultiCellRange
+from openpyxl.worksheet.dimensions import DimensionHolder, RowDimension
 from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.table import Table
 from openpyxl.worksheet.worksheet import Worksheet
@@ -83,7 +84,8 @@ __all__ = ["RegionalError", "RegionSlice", "RegionalEntry", "Manifest", "TEMPLAT
            "MANIFEST_NAME", "PASSWORD_ENV_PREFIX", "KEYRING_SERVICE", "report_period",
            "period_words", "file_name", "sales_regions", "region_slice", "build_workbook",
            "password_env", "region_password", "encrypt_file", "write_regional",
-           "read_manifest", "current_manifest", "regional_files"]
+           "read_manifest", "current_manifest", "manifest_of_file", "file_sha256",
+           "regional_files"]
 
 TEMPLATE = ("regional", "regional.xlsx")
 MANIFEST_NAME = "manifest.json"
@@ -247,16 +249,30 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-_STYLE_CACHES: "weakref.WeakKeyDictionary[Workbook, dict]" = weakref.WeakKeyDictionary()
-
-
 def _style_cache(wb: Workbook) -> dict:
-    """The looks made for ``wb`` so far (``setdefault`` would make a weak reference with a
-    callback on every call, a few per cell)."""
-    cache = _STYLE_CACHES.get(wb)
+    """The looks made for ``wb`` so far (kept on the workbook: looked up a few times per
+    cell, faster than a weak-keyed registry)."""
+    cache = wb.__dict__.get("_xl_addin_looks")
     if cache is None:
-        cache = _STYLE_CACHES[wb] = {}
+        cache = wb._xl_addin_looks = {}
     return cache
+
+
+class _StatementSheet:
+    """What a statement's layout needs of a worksheet, without one: the workbook (for
+    looks), row settings and merged ranges; the cells are kept by a
+    :class:`~.sheet_xml.CellSheet` from row 1 and written as a copy of the stamp sheet
+    (:func:`.sheet_xml.add_copies`). An openpyxl ``Worksheet`` costs more to make than the
+    whole statement costs to lay out."""
+
+    def __init__(self, wb: Workbook, title: str) -> None:
+        self.parent = wb
+        self.title = title
+        self.row_dimensions = DimensionHolder(worksheet=self, default_factory=self._add_row)
+        self.merged_cells = MultiCellRange()
+
+    def _add_row(self) -> RowDimension:
+        return RowDimension(self)
 
 
 def _look(cell: Cell, lang: str, fmt: str | None, bold: bool, color: str, size: float,
@@ -402,16 +418,20 @@ def _merge(ws: Worksheet, row: int, first: int, last: int, look: Any,
         ws._cells[(row, c)] = cell
 
 
+def _filled(text: str, values: Mapping[str, str], where: str, sheet: str = "statement") -> str:
+    try:
+        return text.format_map(values)
+    except (KeyError, ValueError, IndexError) as e:
+        raise RegionalError(f"regional template, sheet {sheet!r} cell {where}: "
+                            f"unknown placeholder {e}") from None
+
+
 def _fill_placeholders(ws: Worksheet, values: Mapping[str, str]) -> None:
     """Replace ``{key}`` in every text cell; an unknown key is a broken template."""
     for row in ws.iter_rows():
         for cell in row:
             if isinstance(cell.value, str) and "{" in cell.value:
-                try:
-                    cell.value = cell.value.format_map(values)
-                except (KeyError, ValueError, IndexError) as e:
-                    raise RegionalError(f"regional template, sheet {ws.title!r} cell "
-                                        f"{cell.coordinate}: unknown placeholder {e}") from None
+                cell.value = _filled(cell.value, values, cell.coordinate, ws.title)
 
 
 def _sheet_name(text: str, taken: set[str]) -> str:
@@ -724,9 +744,9 @@ def _cube_pivot(ws: Worksheet, sl: RegionSlice, lang: str, first_col: int) -> No
 
 # ----------------------------------------------------------------------------- statements
 
-def _statement_sheet(ws: Worksheet, st: stm.RepStatement, sl: RegionSlice, lang: str,
-                     today: dt.date) -> None:
-    """Lay one statement out on the statement sheet (a copy of the template's)."""
+def _statement_placeholders(st: stm.RepStatement, sl: RegionSlice, lang: str,
+                            today: dt.date) -> dict[str, str]:
+    """What the template's ``{title}``, ``{info}`` and ``{scope}`` become for ``st``."""
     title, info = stm.header_lines(st, lang)
     scope = _t(lang, f"{period_words(sl.fiscal_year, sl.period, lang)} · 生成日期 {today.isoformat()}"
                      " · 金额单位：元",
@@ -736,9 +756,25 @@ def _statement_sheet(ws: Worksheet, st: stm.RepStatement, sl: RegionSlice, lang:
         w = st.watch
         period = f" {w.period_start}–{w.period_end}" if w.period_start else ""
         scope += f" · {stm.t('watchlist', lang)}: {stm.watch_label(w.status, lang)} ({w.since_quarter}){period}"
-    _fill_placeholders(ws, {"title": title, "info": info, "scope": scope})
-    widths = sum(ws.column_dimensions[get_column_letter(c)].width or 9
-                 for c in range(1, STATEMENT_COLS + 1))
+    return {"title": title, "info": info, "scope": scope}
+
+
+def _statement_widths(ws: Worksheet) -> float:
+    """The statement's width in characters (columns A..I of the template)."""
+    return sum(ws.column_dimensions[get_column_letter(c)].width or 9
+               for c in range(1, STATEMENT_COLS + 1))
+
+
+def _statement_sheet(ws: Worksheet, st: stm.RepStatement, sl: RegionSlice, lang: str,
+                     today: dt.date) -> None:
+    """Lay one statement out on a copy of the template's statement sheet (openpyxl cells
+    throughout: the reference path of :func:`build_workbook` without ``keep_cells``)."""
+    _fill_placeholders(ws, _statement_placeholders(st, sl, lang, today))
+    _statement_body(ws, st, lang, _statement_widths(ws))
+
+
+def _statement_body(ws: Worksheet, st: stm.RepStatement, lang: str, widths: float) -> None:
+    """The statement from row :data:`BODY_ROW` down."""
     row = BODY_ROW
     if not st.quarters:
         _merged(ws, row, 1, STATEMENT_COLS, stm.t("no_quarters", lang), lang)
@@ -903,6 +939,45 @@ def _load_template() -> Workbook:
     return wb
 
 
+def _statement_copies(wb: Workbook, proto: Worksheet, sl: RegionSlice, lang: str,
+                      today: dt.date, taken: set[str]) -> None:
+    """The statements as copies of one stamp sheet (:func:`.sheet_xml.add_copies`): the
+    template's statement sheet is copied once, finished (tab colour, print setup, header
+    and footer, protection) and saved once by openpyxl; each rep's sheet is that sheet's
+    XML with its own rows (the template's rows with the placeholders filled, then the
+    statement), row heights and merged ranges. Nothing is copied cell by cell per rep."""
+    stamp = wb.copy_worksheet(proto)
+    stamp.title = _sheet_name("statement stamp", set())
+    stamp.sheet_properties.tabColor = styles.GOOD
+    _finish_sheet(stamp, sl, lang, today, orientation="portrait", one_page=True)
+    widths = _statement_widths(stamp)
+    template = [(r, c, cell) for (r, c), cell in sorted(proto._cells.items())]
+    for r, _, cell in template:
+        if r >= BODY_ROW:
+            raise RegionalError(f"regional template, sheet 'statement' cell {cell.coordinate}: "
+                                f"the statement body starts at row {BODY_ROW}; keep rows "
+                                f"{BODY_ROW} and below empty")
+    copies = []
+    for st in sl.statements:
+        title = _sheet_name(f"{st.rep_id} {st.name}", taken)
+        ws = _StatementSheet(wb, title)
+        for r, dim in proto.row_dimensions.items():
+            ws.row_dimensions[r] = copy(dim)
+            ws.row_dimensions[r].worksheet = ws
+        for rng in proto.merged_cells.ranges:
+            ws.merged_cells.add(rng.coord)
+        kept = sheet_xml.keep_cells(ws, 1)
+        values = _statement_placeholders(st, sl, lang, today)
+        for r, c, cell in template:
+            value = cell.value
+            if isinstance(value, str) and "{" in value:
+                value = _filled(value, values, cell.coordinate)
+            kept.put(r, c, value, cell._style, quote=False)
+        _statement_body(ws, st, lang, widths)
+        copies.append((title, ws))
+    sheet_xml.add_copies(stamp, copies)
+
+
 def build_workbook(sl: RegionSlice, *, lang: str = "zh", today: dt.date | None = None,
                    keep_cells: bool = False) -> Workbook:
     """The regional workbook of one region, in memory. With ``keep_cells`` the cells of the
@@ -925,14 +1000,15 @@ def build_workbook(sl: RegionSlice, *, lang: str = "zh", today: dt.date | None =
             _cube_pivot(ws, sl, lang, len(spec.columns) + 2)
         ws.sheet_properties.tabColor = styles.OUTPUT_HEADER
         _finish_sheet(ws, sl, lang, today)
-    for st in sl.statements:
-        ws = wb.copy_worksheet(proto)
-        ws.title = _sheet_name(f"{st.rep_id} {st.name}", taken)
-        ws.sheet_properties.tabColor = styles.GOOD
-        if keep_cells:
-            sheet_xml.keep_cells(ws, BODY_ROW)
-        _statement_sheet(ws, st, sl, lang, today)
-        _finish_sheet(ws, sl, lang, today, orientation="portrait", one_page=True)
+    if keep_cells:
+        _statement_copies(wb, proto, sl, lang, today, taken)
+    else:
+        for st in sl.statements:
+            ws = wb.copy_worksheet(proto)
+            ws.title = _sheet_name(f"{st.rep_id} {st.name}", taken)
+            ws.sheet_properties.tabColor = styles.GOOD
+            _statement_sheet(ws, st, sl, lang, today)
+            _finish_sheet(ws, sl, lang, today, orientation="portrait", one_page=True)
     wb.remove(proto)
     wb.active = 0
     props = wb.properties
@@ -1005,6 +1081,9 @@ class Manifest:
     generated: str
     files: list[RegionalEntry]
     format: int = MANIFEST_FORMAT
+    #: SHA-256 of the master file's bytes as read for this run ("" when not known): the
+    #: same bytes have the same inputs, so ``email`` need not read the master again
+    master_sha256: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
@@ -1029,6 +1108,20 @@ def read_manifest(out_dir: Path) -> Manifest | None:
         return None
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (a master's, for :attr:`Manifest.master_sha256`)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _files_unchanged(m: Manifest, out_dir: Path) -> bool:
+    return all((Path(out_dir) / e.file).is_file() and _sha256(Path(out_dir) / e.file) == e.sha256
+               for e in m.files)
+
+
 def current_manifest(out_dir: Path, fiscal_year: int, input_sha256: str, *,
                      encrypted: bool | None = None) -> Manifest | None:
     """The manifest of ``out_dir`` if it was written for this master (same fiscal year and
@@ -1039,11 +1132,21 @@ def current_manifest(out_dir: Path, fiscal_year: int, input_sha256: str, *,
         return None
     if encrypted is not None and m.encrypted != encrypted:
         return None
-    for entry in m.files:
-        path = Path(out_dir) / entry.file
-        if not path.is_file() or _sha256(path) != entry.sha256:
-            return None
-    return m
+    return m if _files_unchanged(m, out_dir) else None
+
+
+def manifest_of_file(out_dir: Path, master_sha256: str, *,
+                     encrypted: bool | None = None) -> Manifest | None:
+    """The manifest of ``out_dir`` if it was written from a master file with exactly these
+    bytes (:func:`file_sha256`; then its inputs are the same without reading them) and
+    every file it lists is still there unchanged; else None (read the master and ask
+    :func:`current_manifest`)."""
+    m = read_manifest(out_dir)
+    if m is None or not m.master_sha256 or m.master_sha256 != master_sha256:
+        return None
+    if encrypted is not None and m.encrypted != encrypted:
+        return None
+    return m if _files_unchanged(m, out_dir) else None
 
 
 def regional_files(manifest: Manifest, out_dir: Path) -> list[RegionalFile]:
@@ -1155,7 +1258,7 @@ def write_regional(inputs: PlanInputs, results: Results, out_dir: Path | str, *,
                    encrypt: bool = False, today: dt.date | None = None,
                    passwords: Callable[[str], str | None] = region_password,
                    progress: Callable[[RegionalEntry], None] | None = None,
-                   workers: int = 1) -> Manifest:
+                   workers: int = 1, master_sha256: str = "") -> Manifest:
     """Write one workbook per sales region into ``out_dir`` and then its manifest.
 
     With ``encrypt`` every region needs a password (:func:`region_password`); a missing one
@@ -1163,7 +1266,9 @@ def write_regional(inputs: PlanInputs, results: Results, out_dir: Path | str, *,
     folder that this run does not write again are removed (they belong to another master
     or period). ``progress(entry)`` is called after each file, in region order.
     ``workers`` > 1 writes that many files at a time in forked processes (the files are
-    the same; on systems without fork they are written one by one)."""
+    the same; on systems without fork they are written one by one). ``master_sha256`` is
+    the :func:`file_sha256` of the master file taken *before* it was read (so that a master
+    changed meanwhile never matches), recorded for ``email``."""
     if lang not in ("zh", "en"):
         raise RegionalError(f"unsupported language {lang!r} (use zh or en)")
     regions = sales_regions(inputs)
@@ -1193,6 +1298,7 @@ def write_regional(inputs: PlanInputs, results: Results, out_dir: Path | str, *,
     manifest = Manifest(
         fiscal_year=inputs.settings.fiscal_year, input_sha256=input_sha256, master=master_name,
         period=period, lang=lang, encrypted=encrypt,
-        generated=dt.datetime.now().astimezone().isoformat(timespec="seconds"), files=entries)
+        generated=dt.datetime.now().astimezone().isoformat(timespec="seconds"), files=entries,
+        master_sha256=master_sha256)
     write_text(out / MANIFEST_NAME, manifest.to_json(), follow_symlinks=False)
     return manifest

@@ -9,6 +9,13 @@ XML openpyxl saves, the way :mod:`xl_addin.workbook.splice` writes output tables
 openpyxl writes for the same value and look, and every look is registered in the
 workbook's style table. Everything else of the sheet stays in openpyxl (column widths,
 merged ranges, row heights, print setup, header and footer, protection).
+
+The statements are *copies* of one stamp sheet (:func:`add_copies`): openpyxl saves the
+stamp once, and each copy is the stamp's XML around the copy's own rows and merged ranges,
+so that no statement is an openpyxl sheet. The cell XML, the dimension and the package
+written once are :mod:`xl_addin.ooxml`'s; what is here is the regional workbook's own
+part (kept cells, the stamp and its copies in the workbook's sheet list, relationships and
+content types).
 """
 from __future__ import annotations
 
@@ -27,16 +34,18 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..workbook.splice import (ERROR_CODES, cell_xml, row_attributes, text_cell_xml,
-                                widen_dimension, worksheet_parts)
+from .. import ooxml
+from ..ooxml import cells as xml_cells
+from ..ooxml.names import ERROR_CODES
+from ..ooxml.sheet import row_open, widen_dimension
 from ..workbook.tables import cell_value, looks_like_formula, set_value
 
-__all__ = ["CellSheet", "cell_sheet", "keep_cells", "save"]
+__all__ = ["CellSheet", "cell_sheet", "keep_cells", "add_copies", "copies_of", "save"]
 
 _ROW = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
 _NUMBERS = (int, float, Decimal)
 
-_SHEETS: "weakref.WeakKeyDictionary[Worksheet, CellSheet]" = weakref.WeakKeyDictionary()
+_KEPT = "_xl_addin_kept"       # the attribute of a sheet that holds its CellSheet
 
 # A cell as kept: (value, style array) for a value written the plain way (text, a finite
 # number, None), else (value, style array, data type) as openpyxl's own rules type and
@@ -129,41 +138,43 @@ class CellSheet:
             if r >= self.first_row:
                 by_row.setdefault(r, [])
         letters: dict[int, str] = {}
+        text = xml_cells.text
         out = []
         for r in sorted(by_row):
             rn = str(r)
-            attrs = row_attributes(dims, r)
+            head = row_open(rn, dims.get(r, {}))
             cells = []
             for c, entry in sorted(by_row[r], key=lambda e: e[0]):
                 letter = letters.get(c) or letters.setdefault(c, get_column_letter(c))
                 ref = letter + rn
                 if len(entry) == 3:
-                    cells.append(cell_xml(wb, self.openpyxl_cell(r, c), ref))
+                    cells.append(xml_cells.openpyxl_cell(wb, self.openpyxl_cell(r, c), ref))
                     continue
                 value, style = entry
                 if value is None:
                     if any(style):      # openpyxl skips an empty cell without a look
                         cells.append(f'<c r="{ref}" s="{add(style)}" t="n"/>')
                 elif type(value) is str:
-                    cells.append(text_cell_xml(ref, add(style), value))
+                    cells.append(text(ref, add(style), value, truncate=True))
                 else:
                     cells.append(f'<c r="{ref}" s="{add(style)}" t="n"><v>{"%.16g" % value}</v></c>')
-            out.append(f'<row r="{rn}"{attrs}>{"".join(cells)}</row>')
+            out.append(f'{head}{"".join(cells)}</row>')
         return "".join(out).encode()
 
 
 def cell_sheet(ws: Worksheet) -> CellSheet | None:
     """The :class:`CellSheet` that keeps cells of ``ws``, if any."""
-    return _SHEETS.get(ws)
+    return ws.__dict__.get(_KEPT)
 
 
 def keep_cells(ws: Worksheet, first_row: int) -> CellSheet:
     """From now on the cells that :mod:`~xl_addin.reports.regional` writes into rows
     ``first_row`` and below of ``ws`` are kept by the returned :class:`CellSheet`; the
     workbook must then be saved with :func:`save`."""
-    if any(r >= first_row for r, _ in ws._cells):
+    if any(r >= first_row for r, _ in getattr(ws, "_cells", ())):
         raise ValueError(f"sheet {ws.title!r} already has cells from row {first_row} down")
-    sheet = _SHEETS[ws] = CellSheet(ws, first_row)
+    sheet = CellSheet(ws, first_row)
+    setattr(ws, _KEPT, sheet)
     return sheet
 
 
@@ -187,22 +198,203 @@ def _splice(xml: bytes, sheet: CellSheet, rows: bytes) -> bytes:
     return widen_dimension(xml[:start], sheet.extent()) + rows + xml[end:]
 
 
-def save(wb: Workbook, target: Path | BinaryIO) -> None:
-    """Save ``wb`` with openpyxl, with the cells kept by its :class:`CellSheet` objects written
-    into their sheets (a workbook without any is simply saved)."""
-    kept = {ws.title: s for ws in wb.worksheets if (s := _SHEETS.get(ws)) is not None}
-    if not kept:
-        wb.save(target)
-        return
+# ----------------------------------------------------------------------------- sheet copies
+
+_COPIES = "_xl_addin_copies"     # the attribute of a workbook that holds its stamp and copies
+
+
+def add_copies(stamp: Worksheet, copies: list[tuple[str, Worksheet]]) -> None:
+    """Save ``stamp`` (a sheet of its workbook) as one sheet per ``(title, ws)`` of
+    ``copies``, in place and in order: each with the stamp's sheet settings (properties,
+    views, columns, protection, print setup, header and footer) and its own cells, row
+    settings and merged ranges, all kept by a :class:`CellSheet` of ``ws`` from row 1 (``ws``
+    is not part of the workbook). The sheet XML is written once per copy, straight into
+    the package; openpyxl writes the stamp once. With no copies the stamp is left out."""
+    for title, ws in copies:
+        sheet = cell_sheet(ws)
+        if sheet is None or sheet.first_row != 1:
+            raise ValueError(f"copy {title!r}: its cells must be kept from row 1")
+    setattr(stamp.parent, _COPIES, (stamp, list(copies)))
+
+
+def copies_of(wb: Workbook) -> tuple[Worksheet | None, list[tuple[str, Worksheet]]]:
+    """The stamp sheet of ``wb`` and its copies given to :func:`add_copies` (None, [])."""
+    return wb.__dict__.get(_COPIES, (None, []))
+
+
+def _merge_xml(ws: Worksheet) -> str:
+    refs = [r.coord for r in ws.merged_cells.ranges]
+    if not refs:
+        return ""
+    return (f'<mergeCells count="{len(refs)}">'
+            + "".join(f'<mergeCell ref="{r}" />' for r in refs) + "</mergeCells>")
+
+
+_MERGES = re.compile(rb"<mergeCells\b.*?</mergeCells>|<mergeCells\b[^>]*/>", re.S)
+_BEFORE_MERGES = re.compile(rb"<(?:sheetProtection|autoFilter|sortState|dataConsolidate|customSheetViews)\b"
+                            rb"(?:[^>]*/>|.*?</(?:sheetProtection|autoFilter|sortState|dataConsolidate|customSheetViews)>)", re.S)
+
+
+def _copy_parts(stamp_xml: bytes) -> tuple[bytes, bytes, bytes]:
+    """The stamp's sheet XML cut around its rows and merged ranges: (up to and with
+    ``<sheetData>``, from ``</sheetData>`` to where ``<mergeCells>`` belongs, the rest)."""
+    open_at = stamp_xml.find(b"<sheetData")
+    close = stamp_xml.find(b"</sheetData>")
+    if close < 0:
+        m = re.search(rb"<sheetData\s*/>", stamp_xml)
+        if m is None or open_at < 0:
+            raise RuntimeError("the statement sheet saved without sheetData")
+        head, tail = stamp_xml[:m.start()], b"</sheetData>" + stamp_xml[m.end():]
+    else:
+        head = stamp_xml[:open_at]
+        tail = stamp_xml[close:]
+    tail = _MERGES.sub(b"", tail)
+    at = len(b"</sheetData>")
+    for m in _BEFORE_MERGES.finditer(tail):
+        at = m.end()
+    return head + b"<sheetData>", tail[:at], tail[at:]
+
+
+def _copy_xml(parts: tuple[bytes, bytes, bytes], ws: Worksheet, rows: bytes) -> bytes:
+    head, middle, rest = parts
+    sheet = cell_sheet(ws)
+    return (widen_dimension(_DIMENSION_RESET.sub(rb'\g<1>A1\g<2>', head, count=1), sheet.extent())
+            + rows + middle + _merge_xml(ws).encode() + rest)
+
+
+_DIMENSION_RESET = re.compile(rb'(<dimension ref=")[^"]*(")')
+_SHEET_ENTRY = re.compile(rb'<sheet\b[^>]*?/>')
+_WS_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_WS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+
+
+def _attr_escape(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _with_copies(parts: dict[str, bytes], stamp_title: str, stamp_part: str,
+                 copies: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The package's parts with the stamp sheet replaced by the copies: workbook.xml's
+    sheet list, its relationships and the content types updated to match."""
+    book = parts["xl/workbook.xml"]
+    entry = next((m for m in _SHEET_ENTRY.finditer(book)
+                  if f'name="{_attr_escape(stamp_title)}"'.encode() in m.group(0)), None)
+    if entry is None:
+        raise RuntimeError(f"sheet {stamp_title!r} not in workbook.xml")
+    rid = re.search(rb'r:id="([^"]+)"', entry.group(0)).group(1).decode()
+    sheet_ids = [int(x) for x in re.findall(rb'<sheet\b[^>]*?\ssheetId="(\d+)"', book)]
+    rels = parts["xl/_rels/workbook.xml.rels"]
+    used = {x.decode() for x in re.findall(rb'Id="([^"]+)"', rels)}
+    sheet_parts = {n for n in parts if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)}
+    numbers = [int(re.search(r"(\d+)\.xml$", n).group(1)) for n in sheet_parts] or [0]
+    next_id, next_part, next_rid = max(sheet_ids) + 1, max(numbers) + 1, 1
+    entries, new_rels, new_types, out_parts = [], [], [], []
+    for i, (title, xml) in enumerate(copies):
+        if i == 0:
+            part, r, sid = stamp_part, rid, re.search(rb'sheetId="(\d+)"', entry.group(0)).group(1).decode()
+        else:
+            part = f"xl/worksheets/sheet{next_part}.xml"
+            next_part += 1
+            while f"rId{next_rid}" in used:
+                next_rid += 1
+            r = f"rId{next_rid}"
+            used.add(r)
+            sid = str(next_id)
+            next_id += 1
+            new_rels.append(f'<Relationship Type="{_WS_REL}" Target="/{part}" Id="{r}" />')
+            new_types.append(f'<Override PartName="/{part}" ContentType="{_WS_TYPE.decode()}" />')
+        entries.append(f'<sheet name="{_attr_escape(title)}" sheetId="{sid}" state="visible" r:id="{r}" />')
+        out_parts.append((part, xml))
+    parts["xl/workbook.xml"] = book[:entry.start()] + "".join(entries).encode() + book[entry.end():]
+    if new_rels:
+        end = rels.rfind(b"</Relationships>")
+        parts["xl/_rels/workbook.xml.rels"] = rels[:end] + "".join(new_rels).encode() + rels[end:]
+        types = parts["[Content_Types].xml"]
+        end = types.rfind(b"</Types>")
+        parts["[Content_Types].xml"] = types[:end] + "".join(new_types).encode() + types[end:]
+    out: list[tuple[str, bytes]] = []
+    for name, content in parts.items():
+        if name == stamp_part:
+            out.extend(out_parts)
+        else:
+            out.append((name, content))
+    return out
+
+
+def _without_sheet(parts: dict[str, bytes], title: str, part: str) -> list[tuple[str, bytes]]:
+    """The package without the sheet ``title`` (a stamp with no copies; it is the last
+    sheet and has no relationships of its own)."""
+    book = parts["xl/workbook.xml"]
+    entry = next(m for m in _SHEET_ENTRY.finditer(book)
+                 if f'name="{_attr_escape(title)}"'.encode() in m.group(0))
+    rid = re.search(rb'r:id="([^"]+)"', entry.group(0)).group(1)
+    parts["xl/workbook.xml"] = book[:entry.start()] + book[entry.end():]
+    parts["xl/_rels/workbook.xml.rels"] = re.sub(
+        rb'<Relationship\b[^>]*\bId="' + re.escape(rid) + rb'"[^>]*/>', b"",
+        parts["xl/_rels/workbook.xml.rels"])
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        f'<Override PartName="/{part}" ContentType="{_WS_TYPE.decode()}" />'.encode(), b"")
+    return [(n, c) for n, c in parts.items() if n != part]
+
+
+def _memory_writer():
+    """openpyxl's package writer with each worksheet written into memory, not into a
+    temporary file that is then read back and removed (as ``ExcelWriter.write_worksheet``
+    does, otherwise the same)."""
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.worksheet._writer import WorksheetWriter
+    from openpyxl.writer.excel import ExcelWriter
+
+    class MemoryWriter(ExcelWriter):
+        def write_worksheet(self, ws):
+            if self.workbook.write_only:      # pragma: no cover - not used here
+                return super().write_worksheet(ws)
+            ws._drawing = SpreadsheetDrawing()
+            ws._drawing.charts = ws._charts
+            ws._drawing.images = ws._images
+            out = io.BytesIO()
+            writer = WorksheetWriter(ws, out=out)
+            writer.write()
+            ws._rels = writer._rels
+            self._archive.writestr(ws.path[1:], out.getvalue())
+            self.manifest.append(ws)
+
+    return MemoryWriter
+
+
+def save(wb: Workbook, target: Path | BinaryIO, *, compresslevel: int = 6) -> None:
+    """Save ``wb`` with the cells kept by its :class:`CellSheet` objects written into their
+    sheets and the copies of :func:`add_copies` in place of their stamp. openpyxl writes
+    its parts uncompressed into memory; every part is then compressed once, into
+    ``target``, dated as the workbook was made (:attr:`properties.created`), so that the
+    same figures on the same day give the same file."""
+    kept = {ws.title: s for ws in wb.worksheets if (s := cell_sheet(ws)) is not None}
+    stamp, copies = copies_of(wb)
+    if stamp is not None and stamp.title in kept:
+        raise ValueError("a stamp sheet keeps no cells of its own")
     # the rows first: their looks must be in the style table openpyxl saves
     rows = {title: s.rows_xml() for title, s in kept.items()}
+    copy_rows = [(title, ws, cell_sheet(ws).rows_xml()) for title, ws in copies]
     plain = io.BytesIO()
-    wb.save(plain)
-    with zipfile.ZipFile(plain) as z, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-        parts = {part: title for title, part in worksheet_parts(z) if title in kept}
-        for info in z.infolist():
-            content = z.read(info.filename)
-            title = parts.get(info.filename)
-            if title is not None:
-                content = _splice(content, kept[title], rows[title])
-            out.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(plain, "w", zipfile.ZIP_STORED) as z:
+        _memory_writer()(wb, z).write_data()
+    made = wb.properties.created
+    stamp_time = (made.year, made.month, made.day, made.hour, made.minute, made.second) \
+        if made is not None and made.year >= 1980 else (1980, 1, 1, 0, 0, 0)
+    with ooxml.Package(plain.getvalue(), name="the regional workbook") as pkg:
+        names = dict(pkg.sheets())
+        parts = {name: pkg.read(name) for name in pkg.zip.namelist()}
+    for title, sheet in kept.items():
+        parts[names[title]] = _splice(parts[names[title]], sheet, rows[title])
+    if stamp is not None:
+        stamp_part = names[stamp.title]
+        if copies:
+            cut = _copy_parts(parts[stamp_part])
+            ordered = _with_copies(parts, stamp.title, stamp_part,
+                                   [(title, _copy_xml(cut, ws, xml)) for title, ws, xml in copy_rows])
+        else:
+            ordered = _without_sheet(parts, stamp.title, stamp_part)
+    else:
+        ordered = list(parts.items())
+    ooxml.write_package(target, ordered, date_time=stamp_time, level=compresslevel)

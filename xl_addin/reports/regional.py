@@ -249,12 +249,15 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+_LOOKS = "_xl_addin_looks"      # the attribute of a workbook that holds its looks
+
+
 def _style_cache(wb: Workbook) -> dict:
     """The looks made for ``wb`` so far (kept on the workbook: looked up a few times per
     cell, faster than a weak-keyed registry)."""
-    cache = wb.__dict__.get("_xl_addin_looks")
+    cache = wb.__dict__.get(_LOOKS)
     if cache is None:
-        cache = wb._xl_addin_looks = {}
+        cache = wb.__dict__[_LOOKS] = {}
     return cache
 
 
@@ -300,9 +303,12 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, lang: str, *, fmt: str |
     if horizontal is None and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         horizontal = "right"
     key = (lang, fmt, bold, color, size, fill, border, horizontal, wrap, italic)
-    cache = _style_cache(ws.parent)
+    wb = ws.parent
+    cache = wb.__dict__.get(_LOOKS)
+    if cache is None:
+        cache = _style_cache(wb)
     model = cache.get(key)
-    kept = sheet_xml.cell_sheet(ws)
+    kept = ws.__dict__.get(sheet_xml.KEPT)
     if kept is not None and row >= kept.first_row:
         if model is None:   # the look is made on a cell that is not put into the sheet
             model = cache[key] = _look(Cell(ws, row, col), lang, fmt, bold, color, size, fill,

@@ -329,10 +329,43 @@ class _StatementSheet:
         self.parent = wb
         self.title = title
         self.row_dimensions = DimensionHolder(worksheet=self, default_factory=self._add_row)
-        self.merged_cells = MultiCellRange()
+        self.merged_cells = _Merges()
 
     def _add_row(self) -> RowDimension:
         return RowDimension(self)
+
+
+class _MergedRef:
+    __slots__ = ("coord",)
+
+    def __init__(self, coord: str) -> None:
+        self.coord = coord
+
+
+class _Merges:
+    """A statement's merged ranges: what :class:`~openpyxl.worksheet.cell_range.MultiCellRange`
+    keeps (a range inside one already there is not added), in the order its set of ranges
+    gives them (a set of their bounds: a ``CellRange`` hashes as its bounds), without
+    making a ``CellRange`` per range."""
+
+    def __init__(self) -> None:
+        self._bounds: set[tuple[int, int, int, int]] = set()
+        self._coords: dict[tuple[int, int, int, int], str] = {}
+
+    def add(self, coord: str) -> None:
+        min_col, min_row, max_col, max_row = range_boundaries(coord)
+        for r0, c0, r1, c1 in self._bounds:
+            if r0 <= min_row and max_row <= r1 and c0 <= min_col and max_col <= c1:
+                return
+        bounds = (min_row, min_col, max_row, max_col)
+        self._bounds.add(bounds)
+        first = f"{get_column_letter(min_col)}{min_row}"      # as CellRange.coord spells it
+        self._coords[bounds] = first if (min_col, min_row) == (max_col, max_row) else \
+            f"{first}:{get_column_letter(max_col)}{max_row}"
+
+    @property
+    def ranges(self) -> list[_MergedRef]:
+        return [_MergedRef(self._coords[b]) for b in self._bounds]
 
 
 def _look(cell: Cell, lang: str, fmt: str | None, bold: bool, color: str, size: float,
@@ -357,8 +390,11 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, lang: str, *, fmt: str |
     """Write a value with a look. Looks are built once per workbook and copied (openpyxl's
     own way of copying a style, ~10x faster than assigning font, fill, border, ...). In
     rows whose cells a :class:`~.sheet_xml.CellSheet` keeps, the value and look go there."""
-    if horizontal is None and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        horizontal = "right"
+    if horizontal is None and value is not None:
+        t = type(value)
+        if t is Decimal or t is int or t is float or (
+                t is not str and isinstance(value, (int, float, Decimal)) and t is not bool):
+            horizontal = "right"
     key = (lang, fmt, bold, color, size, fill, border, horizontal, wrap, italic)
     wb = ws.parent
     cache = wb.__dict__.get(_LOOKS)

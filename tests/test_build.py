@@ -2,6 +2,7 @@
 lists, conditional formats, frozen panes, and LibreOffice opening it."""
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import openpyxl
@@ -50,8 +51,9 @@ def rows_of(wb, name):
 
 def test_every_sheet_in_order_with_localised_titles(built):
     wb, lang = built
-    assert wb.sheetnames == [s.title(lang) for s in schema.SHEETS.values()]
-    assert wb.active.title == schema.SHEETS["dashboard"].title(lang)
+    # the cover sheet 说明 / About first and active, then the contract's sheets in order
+    assert wb.sheetnames == [{"zh": "说明", "en": "About"}[lang]] + [s.title(lang) for s in schema.SHEETS.values()]
+    assert wb.active.title == {"zh": "说明", "en": "About"}[lang]
 
 
 def test_every_contract_table_on_its_sheet_with_labels_in_contract_order(built):
@@ -123,7 +125,7 @@ def test_splits_hold_the_plans_numbers(built):
 def test_plan_table_lists_every_setting_in_order_with_a_note(built):
     wb, lang = built
     rows = rows_of(wb, "tblPlan")
-    assert [r[0] for r in rows] == list(SETTING_KEYS)
+    assert [r[0] for r in rows] == list(SETTING_KEYS) + ["sheet_password"]   # offered blank
     values = {r[0]: r[1] for r in rows}
     assert values["annual_target"] == Decimal(280_000_000)
     assert values["prior_year"] == Decimal(224_000_000)
@@ -170,7 +172,8 @@ def test_the_inputs_read_back_as_they_went_in(tmp_path, sample_zh):
         raws[name] = RawTable(name, ws.title, header, [list(r) for r in rows], (lo_row, lo_col))
     back = inputs_from_raw(raws)
     plan = sample_plan("zh")
-    assert back.settings == plan.settings
+    # the Plan offers a blank sheet_password row (an extra setting): it reads back blank
+    assert back.settings == dataclasses.replace(plan.settings, extra={"sheet_password": ""})
     for field in ("quarters", "regions_split", "products", "regions", "team", "budget",
                   "kpi_scheme", "actuals", "improvement", "cube_prior"):
         assert getattr(back, field) == getattr(plan, field), field

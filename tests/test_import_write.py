@@ -82,8 +82,9 @@ def test_actuals_grow_shrink_and_odd_values(sample_master, tmp_path, monkeypatch
     assert table.ref == "A4:K44" and table.autoFilter.ref == "A4:K44"
     assert ws.cell(45, 1).value is None
     # the actuals sheet and table, and the Dashboard (its stored results dropped)
-    _untouched_parts(sample_master, fast, {"xl/worksheets/sheet7.xml", "xl/tables/table11.xml",
-                                           "xl/worksheets/sheet1.xml"})
+    # (sheet1 is the cover 说明, sheet2 the Dashboard)
+    _untouched_parts(sample_master, fast, {"xl/worksheets/sheet8.xml", "xl/tables/table11.xml",
+                                           "xl/worksheets/sheet2.xml"})
     # and more rows than before: from the shrunk workbook back to every row (each rep and
     # quarter once, as the validation requires), the table grows, the improvement table
     # beside it stays

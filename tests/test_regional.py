@@ -742,7 +742,8 @@ def test_a_cli_send_is_skipped_by_the_ribbon(sample_master, smtp_server, tmp_pat
     assert sorted(x.status for x in results) == ["skipped"] * 4
     assert len(smtp_server.messages) == 4, "the ribbon sent again what the CLI had sent"
     log = [json.loads(x) for x in (out / "send-log.jsonl").read_text().splitlines()]
-    assert [x["result"] for x in log] == ["sent"] * 4          # skips are not logged
+    # each send: a "sending" line before it goes out, then "sent"; skips are not logged
+    assert [x["result"] for x in log] == ["sending", "sent"] * 4
     assert not (out / "send_log.jsonl").exists()
 
 

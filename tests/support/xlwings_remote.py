@@ -247,6 +247,7 @@ class _Applier:
         self.alerts: list[Alert] = []
 
     def apply(self, action: dict[str, Any]) -> None:
+        self.refuse_on_protected(action)
         handler = getattr(self, f"do_{action.get('func')}", None)
         if handler is None:
             raise NotImplementedError(
@@ -278,6 +279,44 @@ class _Applier:
         if isinstance(value, str) and value.startswith("'") and cell.number_format != "@":
             cell.data_type = "s"                   # "'=1+1" is the text =1+1, as typed in
             cell.quotePrefix = True                # Excel: never a formula
+
+    # -- sheet protection (as Excel: a write to a protected sheet is refused) --------------
+
+    # Actions that never change a sheet's cells.
+    _NOT_WRITES = frozenset({"alert", "runMacro", "activateSheet", "rangeSelect", "setCalculation",
+                             "setScreenUpdating", "calculate", "save", "addSheet", "setSheetName",
+                             "setSheetPosition", "setSheetVisibility", "namesAdd", "nameDelete",
+                             "setNameRefersTo"})
+
+    def refuse_on_protected(self, action: dict[str, Any]) -> None:
+        if action.get("func") in self._NOT_WRITES or action.get("sheet_position") is None:
+            return
+        ws = self.sheet(action)
+        if ws.protection.sheet:
+            raise PermissionError(f"{action['func']} on protected sheet {ws.title!r}: Excel "
+                                  "refuses it (unprotect the sheet first)")
+
+    def do_runMacro(self, action: dict[str, Any]) -> None:
+        """The client callbacks our macros queue around writes to a protected sheet
+        (``xlAddinUnprotectSheet`` / ``xlAddinProtectSheet``, args: sheet name, password);
+        the password must match the sheet's, as in Excel."""
+        from openpyxl.worksheet.protection import SheetProtection, hash_password
+
+        name, *args = action["args"]
+        if name not in ("xlAddinUnprotectSheet", "xlAddinProtectSheet"):
+            raise NotImplementedError(f"runMacro {name!r} is not emulated")
+        title, password = args[0], args[1] or None
+        ws = self.wb[title]
+        if name == "xlAddinUnprotectSheet":
+            stored = ws.protection.password
+            if ws.protection.sheet and stored and (not password or hash_password(password) != stored):
+                raise PermissionError(f"wrong password for sheet {title!r}")
+            ws.protection.sheet = False
+        else:
+            ws.protection = SheetProtection(sheet=True, autoFilter=False, sort=False,
+                                            formatColumns=False, formatRows=False,
+                                            selectLockedCells=False, selectUnlockedCells=False,
+                                            password=password)
 
     def do_setValues(self, action: dict[str, Any]) -> None:
         ws = self.sheet(action)

@@ -19,7 +19,7 @@ import click
 from ..text import label
 from ..workbook import schema
 from ..workbook.i18n import check_message
-from .commands import COMMANDS, check_area, check_item, exit_on_fails
+from .check_text import check_area, check_item, exit_on_fails
 from .common import (EXIT_BAD_INPUT, EXIT_FAIL, CliError, Group, current_lang, lang_option, pick,
                      say, set_lang, set_path, table, tr)
 
@@ -226,8 +226,10 @@ def addin_uninstall(lang: str | None) -> None:
         say("addin.nothing", lang)
 
 
-for _command in COMMANDS:
-    main.add_command(_command)
+# The regional, email, explain and demo commands are imported when one of them runs (or
+# for --help): their modules (reports, mail, statements) cost a fifth of a second at start-up
+# that `check` and `recalc` do not need.
+main.lazy_commands.update({name: "xl_addin.cli.commands" for name in ("regional", "email", "explain", "demo")})
 
 
 if __name__ == "__main__":  # pragma: no cover

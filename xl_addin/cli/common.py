@@ -184,6 +184,24 @@ class Group(click.Group):
     error 2, anything else (a bug of ours) 3 with a line asking to report it. The message
     is in the command's language (see the module docstring)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: command name -> module that defines it (a click command of that name), imported
+        #: only when the command is asked for
+        self.lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in self.lazy_commands:
+            import importlib
+
+            command = getattr(importlib.import_module(self.lazy_commands[name]), name)
+            self.add_command(command, name)
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

@@ -36,7 +36,7 @@ from ..errors import XlAddinError
 from .engine import Results
 from .fmt import percent, yuan
 from .fmt_words import english_amount, rmb_upper
-from .kpi import NA_NO_MENTEES, NA_NO_RECEIVABLES, NA_NO_SALES_TARGET, NA_WEIGHT
+from .kpi import MAX_SCORE, NA_NO_MENTEES, NA_NO_RECEIVABLES, NA_NO_SALES_TARGET, NA_WEIGHT
 from .model import QUARTERS, Actual, PlanInputs, Region, Rep
 from .splits import split_exact
 
@@ -465,6 +465,7 @@ def _kpi_lines(facts: Sequence[_SchemeFacts], actual: Actual, target_row: Mappin
     for (wn, wd), (cn, cd) in applicable:
         sn, sd = sn * wd * cd + wn * cn * sd, sd * wd * cd
     exact = _round(sn * 100 * ad_, sd * an_, 2) if an_ else Decimal("0.00")
+    exact = min(exact, Decimal(MAX_SCORE))    # a cap above 1 cannot lift a score past 100 (kpi)
     if exact != score:
         raise StatementError(f"{actual.rep_id}/{actual.quarter}: the explained KPI score "
                              f"{exact} differs from tblKpi's {score}")

@@ -11,6 +11,7 @@ alert too (:func:`_alerting`); a crash of our own code alerts asking to report i
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from pathlib import Path
@@ -19,13 +20,18 @@ from typing import Any
 import pandas as pd
 import xlwings as xw
 
-from ..errors import InputError, Problems, XlAddinError
+from ..errors import InputError, Problems, WorkbookError, XlAddinError
 from ..workbook import pipeline, schema
+from ..workbook.protection import PASSWORD_KEY, protected_sheet_keys
 from ..workbook.parse import RawTable, map_columns
 from ..workbook.tables import looks_like_formula
 
 TITLE = "xl_addin"
 MAX_PROBLEMS_SHOWN = 12
+# Client callbacks that lift and restore a sheet's protection on an engine without COM
+# (xlwings Server / Lite: the Office.js client runs them as ``runMacro`` actions, in order
+# with the writes): (sheet name, password or "").
+UNPROTECT_CALLBACK, PROTECT_CALLBACK = "xlAddinUnprotectSheet", "xlAddinProtectSheet"
 
 
 def _excel_value(v: Any) -> Any:
@@ -52,6 +58,7 @@ class XlwingsBook:
     def __init__(self, book: "xw.Book"):
         self.book = book
         self._tables: dict[str, Any] | None = None
+        self._password: str | None = None
 
     def _find(self) -> dict[str, Any]:
         if self._tables is None:
@@ -72,7 +79,19 @@ class XlwingsBook:
             rows = body.options(ndim=2).value if body is not None else []
             out[name] = RawTable(name, sheet.name, header, [list(r) for r in rows or []],
                                  (header_rng.row, header_rng.column))
+        self._password = _plan_password(out.get("tblPlan"))
         return out
+
+    @contextlib.contextmanager
+    def _writable(self, sheet: Any):
+        """Lift ``sheet``'s protection for the writes in the block and restore it after,
+        also when a write fails (Excel refuses a write to a protected sheet)."""
+        lifted = _unprotect(sheet, self._password)
+        try:
+            yield
+        finally:
+            if lifted:
+                _protect(sheet, self._password)
 
     def write_table(self, name: str, rows: list[list[Any]], lang: str) -> None:
         sheet, table = self._find()[name]
@@ -87,7 +106,8 @@ class XlwingsBook:
         if not data:
             data = [[None] * len(header)]
         df = pd.DataFrame(data, columns=header, dtype=object)
-        table.update(df, index=False)
+        with self._writable(sheet):
+            table.update(df, index=False)
 
     def refresh_dashboard(self, results, inputs, lang: str) -> None:
         from ..workbook.dashboard import Formula, dashboard_cells
@@ -97,12 +117,68 @@ class XlwingsBook:
         if title not in names:
             return  # the user removed the Dashboard: nothing to refresh
         sheet = self.book.sheets[title]
-        for address, value in dashboard_cells(results.tables(), inputs, lang).items():
-            rng = sheet[address]
-            if isinstance(value, Formula):
-                rng.formula = value
-            else:
-                rng.value = _excel_value(value)
+        with self._writable(sheet):
+            for address, value in dashboard_cells(results.tables(), inputs, lang).items():
+                rng = sheet[address]
+                if isinstance(value, Formula):
+                    rng.formula = value
+                else:
+                    rng.value = _excel_value(value)
+
+
+def _plan_password(raw: RawTable | None) -> str | None:
+    """The ``sheet_password`` of the Plan table as read, or None."""
+    if raw is None:
+        return None
+    found = RawTable(raw.name, raw.sheet, raw.header, [])
+    map_columns(found, schema.TABLES["tblPlan"], Problems())
+    key, value = found.columns.get("key"), found.columns.get("value")
+    if key is None or value is None:
+        return None
+    for row in raw.rows:
+        if len(row) > max(key, value) and str(row[key] or "").strip() == PASSWORD_KEY:
+            return str(row[value]).strip() if row[value] not in (None, "") else None
+    return None
+
+
+def _protected_by_design(name: str) -> bool:
+    titles = {t for k in protected_sheet_keys() for t in (schema.SHEETS[k].zh, schema.SHEETS[k].en)}
+    return name in titles
+
+
+def _unprotect(sheet: Any, password: str | None) -> bool:
+    """Unprotect ``sheet``; True when it was protected (so it is protected again after).
+
+    Desktop Excel (COM): ``Worksheet.Unprotect`` when ``ProtectContents``. An engine
+    without COM (the remote engine of xlwings Server / Lite) reports no protection state:
+    a sheet the master protects by design is unprotected through the client callback
+    :data:`UNPROTECT_CALLBACK`, queued before the writes."""
+    api = getattr(sheet, "api", None)
+    if hasattr(api, "Unprotect"):
+        if not api.ProtectContents:
+            return False
+        try:
+            api.Unprotect(password or "")
+        except Exception as e:
+            raise WorkbookError(f"sheet {sheet.name!r} is protected with another password: "
+                               f"unprotect it, or set {PASSWORD_KEY} in the Plan table") from e
+        return True
+    if not _protected_by_design(sheet.name):
+        return False
+    sheet.book.app.macro(UNPROTECT_CALLBACK)(sheet.name, password or "")
+    return True
+
+
+def _protect(sheet: Any, password: str | None) -> None:
+    """Protect ``sheet`` as the master is built: locked cells locked, filtering, sorting and
+    column widths allowed (:func:`xl_addin.workbook.protection.protect`)."""
+    api = getattr(sheet, "api", None)
+    if hasattr(api, "Protect"):
+        api.Protect(Password=password or "", DrawingObjects=True, Contents=True, Scenarios=True,
+                    AllowFiltering=True, AllowSorting=True, AllowFormattingColumns=True,
+                    AllowFormattingRows=True)
+        return
+    sheet.book.app.macro(PROTECT_CALLBACK)(sheet.name, password or "")
 
 
 def _row(v: Any) -> list[Any]:

@@ -118,7 +118,7 @@ class ContentTypes:
         return self.defaults.get(posixpath.splitext(part)[1].lstrip(".").lower())
 
     def to_xml(self) -> bytes:
-        from .writer import content_types_xml
+        from .parts import content_types_xml
 
         return content_types_xml(self.defaults, self.overrides)
 

@@ -24,10 +24,9 @@ import struct
 import time
 import zipfile
 import zlib
-from typing import BinaryIO, Iterable, Mapping, Sequence, Union
-from xml.sax.saxutils import escape
+from typing import BinaryIO, Iterable, Mapping, Union
 
-from .names import CONTENT_TYPES_NS, PKG_REL, XML_DECL
+from .parts import content_types_xml, rels_xml
 from .package import DEFAULT_LIMITS, Limits, Package
 
 __all__ = ["ZipWriter", "rewrite", "write_package", "content_types_xml", "rels_xml", "Content"]
@@ -253,19 +252,3 @@ def write_package(target: str | os.PathLike | BinaryIO, parts: Iterable[tuple[st
         w.abort()
         raise
     w.close()
-
-
-def content_types_xml(defaults: Mapping[str, str], overrides: Mapping[str, str]) -> bytes:
-    """``[Content_Types].xml``: ``defaults`` extension -> type, ``overrides`` part name
-    (with or without the leading "/") -> type."""
-    rows = [f'<Default Extension="{escape(ext)}" ContentType="{escape(ct)}"/>' for ext, ct in defaults.items()]
-    rows += [f'<Override PartName="/{escape(p.lstrip("/"))}" ContentType="{escape(ct)}"/>'
-             for p, ct in overrides.items()]
-    return f'{XML_DECL}<Types xmlns="{CONTENT_TYPES_NS}">{"".join(rows)}</Types>'.encode("utf-8")
-
-
-def rels_xml(rels: Sequence[tuple[str, str, str]]) -> bytes:
-    """A relationships part: (Id, Type, Target) each."""
-    body = "".join(f'<Relationship Id="{escape(i)}" Type="{escape(t)}" Target="{escape(g)}"/>'
-                   for i, t, g in rels)
-    return f'{XML_DECL}<Relationships xmlns="{PKG_REL}">{body}</Relationships>'.encode("utf-8")

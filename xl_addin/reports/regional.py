@@ -62,10 +62,10 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook import Workbook
-from openpyxl.worksheet.cell_range import MultiCellRange
 from openpyxl.worksheet.dimensions import DimensionHolder, RowDimension
 from openpyxl.worksheet.merge import MergedCellRange
-from openpyxl.worksheet.table import Table
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..core import statement as stm
@@ -74,6 +74,7 @@ from ..core.fmt import wan_yi
 from ..core.model import HQ, QUARTERS, PlanInputs, Region, Rep
 from ..paths import template_path
 from ..workbook import schema, styles
+from ..workbook import tables as _tables
 from ..workbook.tables import add_table, cell_value, set_value
 from ..storage import check_not_locked, write_atomic, write_text
 from ..workbook.xlsx import WorkbookError
@@ -249,13 +250,71 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+_LOOKS = "_xl_addin_looks"      # the attribute of a workbook that holds its looks
+
+
 def _style_cache(wb: Workbook) -> dict:
     """The looks made for ``wb`` so far (kept on the workbook: looked up a few times per
     cell, faster than a weak-keyed registry)."""
-    cache = wb.__dict__.get("_xl_addin_looks")
+    cache = wb.__dict__.get(_LOOKS)
     if cache is None:
-        cache = wb._xl_addin_looks = {}
+        cache = wb.__dict__[_LOOKS] = {}
     return cache
+
+
+_IDS = "_xl_addin_style_ids"   # the attribute of a workbook: its style objects' indices
+
+_LOOK_PARTS = (("font", "_fonts", "fontId"), ("fill", "_fills", "fillId"),
+               ("border", "_borders", "borderId"), ("alignment", "_alignments", "alignmentId"))
+
+
+def _apply(cell: Cell, look: styles.CellLook, number_format: str | None = None) -> None:
+    """``look.apply(cell, number_format)``, with each style object's index in the
+    workbook's style lists remembered by identity: the looks are shared objects (built
+    once per run), and openpyxl would hash every font, fill and border again for each
+    cell it is given to. The lists get the same entries in the same order."""
+    wb = cell.parent.parent
+    ids = wb.__dict__.get(_IDS)
+    if ids is None:
+        ids = wb.__dict__[_IDS] = {}
+    if not cell._style:
+        cell._style = StyleArray()
+    style = cell._style
+    for attr, collection, slot in _LOOK_PARTS:
+        obj = getattr(look, attr)
+        known = ids.get((collection, id(obj)))
+        if known is None:       # the object is kept with its index, so its id stays its own
+            known = ids[(collection, id(obj))] = (getattr(wb, collection).add(obj), obj)
+        setattr(style, slot, known[0])
+    cell.number_format = number_format or look.number_format
+
+
+def _kept_table(ws: Worksheet, spec: schema.Table, top_left: str, lang: str) -> Table:
+    """What :func:`~xl_addin.workbook.tables.add_table` makes with no rows (header, column
+    widths, one blank row, the table), with :func:`_apply` for the looks; the blank row's
+    looks are registered in the same order and its cells then left out, as
+    :func:`_kept_table_rows` writes the rows."""
+    row, col = _tables._origin(top_left)
+    header = styles.header_look(spec.direction, lang)
+    for j, column in enumerate(spec.columns):
+        cell = ws.cell(row, col + j, column.label(lang))
+        _apply(cell, header)
+        if column.width:
+            ws.column_dimensions[get_column_letter(col + j)].width = column.width
+    for j, column in enumerate(spec.columns):
+        fmt = styles.value_number_format(column.kind, lang, None, spec.direction)
+        _apply(Cell(ws, row + 1, col + j), styles.data_look(column.kind, spec.direction, lang), fmt)
+    ref = _tables._ref(row, col, 1, len(spec.columns))
+    table = Table(displayName=spec.name, name=spec.name, ref=ref,
+                  autoFilter=AutoFilter(ref=ref),
+                  tableColumns=[TableColumn(id=j + 1, name=c.label(lang))
+                                for j, c in enumerate(spec.columns)],
+                  tableStyleInfo=TableStyleInfo(name=styles.TABLE_STYLES[spec.direction],
+                                                showRowStripes=False, showColumnStripes=False,
+                                                showFirstColumn=False, showLastColumn=False))
+    _tables._check_room(ws, table, ref)
+    ws.add_table(table)
+    return table
 
 
 class _StatementSheet:
@@ -269,10 +328,43 @@ class _StatementSheet:
         self.parent = wb
         self.title = title
         self.row_dimensions = DimensionHolder(worksheet=self, default_factory=self._add_row)
-        self.merged_cells = MultiCellRange()
+        self.merged_cells = _Merges()
 
     def _add_row(self) -> RowDimension:
         return RowDimension(self)
+
+
+class _MergedRef:
+    __slots__ = ("coord",)
+
+    def __init__(self, coord: str) -> None:
+        self.coord = coord
+
+
+class _Merges:
+    """A statement's merged ranges: what :class:`~openpyxl.worksheet.cell_range.MultiCellRange`
+    keeps (a range inside one already there is not added), in the order its set of ranges
+    gives them (a set of their bounds: a ``CellRange`` hashes as its bounds), without
+    making a ``CellRange`` per range."""
+
+    def __init__(self) -> None:
+        self._bounds: set[tuple[int, int, int, int]] = set()
+        self._coords: dict[tuple[int, int, int, int], str] = {}
+
+    def add(self, coord: str) -> None:
+        min_col, min_row, max_col, max_row = range_boundaries(coord)
+        for r0, c0, r1, c1 in self._bounds:
+            if r0 <= min_row and max_row <= r1 and c0 <= min_col and max_col <= c1:
+                return
+        bounds = (min_row, min_col, max_row, max_col)
+        self._bounds.add(bounds)
+        first = f"{get_column_letter(min_col)}{min_row}"      # as CellRange.coord spells it
+        self._coords[bounds] = first if (min_col, min_row) == (max_col, max_row) else \
+            f"{first}:{get_column_letter(max_col)}{max_row}"
+
+    @property
+    def ranges(self) -> list[_MergedRef]:
+        return [_MergedRef(self._coords[b]) for b in self._bounds]
 
 
 def _look(cell: Cell, lang: str, fmt: str | None, bold: bool, color: str, size: float,
@@ -297,12 +389,18 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, lang: str, *, fmt: str |
     """Write a value with a look. Looks are built once per workbook and copied (openpyxl's
     own way of copying a style, ~10x faster than assigning font, fill, border, ...). In
     rows whose cells a :class:`~.sheet_xml.CellSheet` keeps, the value and look go there."""
-    if horizontal is None and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        horizontal = "right"
+    if horizontal is None and value is not None:
+        t = type(value)
+        if t is Decimal or t is int or t is float or (
+                t is not str and isinstance(value, (int, float, Decimal)) and t is not bool):
+            horizontal = "right"
     key = (lang, fmt, bold, color, size, fill, border, horizontal, wrap, italic)
-    cache = _style_cache(ws.parent)
+    wb = ws.parent
+    cache = wb.__dict__.get(_LOOKS)
+    if cache is None:
+        cache = _style_cache(wb)
     model = cache.get(key)
-    kept = sheet_xml.cell_sheet(ws)
+    kept = ws.__dict__.get(sheet_xml.KEPT)
     if kept is not None and row >= kept.first_row:
         if model is None:   # the look is made on a cell that is not put into the sheet
             model = cache[key] = _look(Cell(ws, row, col), lang, fmt, bold, color, size, fill,
@@ -673,7 +771,7 @@ def _data_sheet(ws: Worksheet, sl: RegionSlice, lang: str, title: str, spec: sch
                   f"columns as in the master's {spec.title('en')} table.")
     ws["A2"].font = styles.hint_font(lang)
     if keep_cells:
-        _kept_table_rows(ws, add_table(ws, spec, "A4", lang), spec, rows, lang)
+        _kept_table_rows(ws, _kept_table(ws, spec, "A4", lang), spec, rows, lang)
     else:
         add_table(ws, spec, "A4", lang, rows)
     ws.row_dimensions[4].height = 30          # headers wrap onto two lines
@@ -691,7 +789,7 @@ def _kept_table_rows(ws: Worksheet, table: Table, spec: schema.Table, rows: list
     min_col, min_row, max_col, _ = range_boundaries(table.ref)
     first = min_row + 1
     for c in range(min_col, max_col + 1):
-        del ws._cells[(first, c)]             # the blank row
+        ws._cells.pop((first, c), None)       # the blank row (if made)
     kept = sheet_xml.keep_cells(ws, first)
     data = rows or [[None] * len(spec.columns)]
     kinds = [c.kind for c in spec.columns]
@@ -707,7 +805,7 @@ def _kept_table_rows(ws: Worksheet, table: Table, spec: schema.Table, rows: list
             model = models.get((j, fmt))
             if model is None:
                 scratch = Cell(ws, r, min_col + j)
-                looks[j].apply(scratch, fmt)
+                _apply(scratch, looks[j], fmt)
                 model = models[(j, fmt)] = copy(scratch._style)
             kept.put(r, min_col + j, value, model)
     ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{first + len(data) - 1}"

@@ -38,20 +38,29 @@ from .. import ooxml
 from ..ooxml import cells as xml_cells
 from ..ooxml.names import ERROR_CODES
 from ..ooxml.sheet import row_open, widen_dimension
-from ..workbook.tables import cell_value, looks_like_formula, set_value
+from ..workbook.tables import FORMULA_PREFIXES, cell_value, looks_like_formula, set_value
 
 __all__ = ["CellSheet", "cell_sheet", "keep_cells", "add_copies", "copies_of", "save"]
 
 _ROW = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
 _NUMBERS = (int, float, Decimal)
 
-_KEPT = "_xl_addin_kept"       # the attribute of a sheet that holds its CellSheet
+KEPT = _KEPT = "_xl_addin_kept"   # the attribute of a sheet that holds its CellSheet
 
 # A cell as kept: (value, style array) for a value written the plain way (text, a finite
 # number, None), else (value, style array, data type) as openpyxl's own rules type and
 # style any other value (a date, a bool, an error code, text kept from being a formula).
 # No entry refers to the sheet, so that the registry's weak keys can go.
 _Entry = tuple[Any, StyleArray] | tuple[Any, StyleArray, str]
+
+
+_LETTERS: dict[int, str] = {}            # column number -> letter
+_TEXTS: dict[str, str] = {}              # text -> its inline-string cell after ``s="..."``
+_TEXTS_MAX = 100_000                     # labels repeat in every statement; names do not
+
+
+def _first(item: tuple) -> Any:
+    return item[0]
 
 
 class CellSheet:
@@ -79,6 +88,12 @@ class CellSheet:
         :func:`~xl_addin.workbook.tables.set_value` (``quote``) or ``cell.value = value``."""
         if row < self.first_row:
             raise ValueError(f"row {row} is above the first kept row {self.first_row}")
+        t = type(value)     # the common cases at once (a statement puts ~500 cells)
+        if value is None or t is int or (t is str and not value.startswith(FORMULA_PREFIXES)
+                                         and value not in ERROR_CODES) or (
+                t is Decimal and value.is_finite()):
+            self.cells[(row, col)] = (value, style)
+            return
         value = cell_value(value)
         t = type(value)
         if value is None or (t in _NUMBERS and t is not bool) or (
@@ -124,41 +139,56 @@ class CellSheet:
         settings (height ...) of ``ws.row_dimensions``, as openpyxl writes rows."""
         wb = self.ws.parent
         sids: dict[int, int] = {}     # by id(): the kept looks are few objects, shared
-
-        def add(style: StyleArray) -> int:
-            sid = sids.get(id(style))
-            if sid is None:
-                sid = sids[id(style)] = wb._cell_styles.add(style)
-            return sid
+        add_style = wb._cell_styles.add
         dims = self.ws.row_dimensions
         by_row: dict[int, list[tuple[int, _Entry]]] = {}
         for (r, c), entry in self.cells.items():
-            by_row.setdefault(r, []).append((c, entry))
+            cells_of = by_row.get(r)
+            if cells_of is None:
+                by_row[r] = [(c, entry)]
+            else:
+                cells_of.append((c, entry))
         for r in dims:
             if r >= self.first_row:
                 by_row.setdefault(r, [])
-        letters: dict[int, str] = {}
+        letters = _LETTERS
+        texts = _TEXTS
         text = xml_cells.text
         out = []
         for r in sorted(by_row):
             rn = str(r)
-            head = row_open(rn, dims.get(r, {}))
-            cells = []
-            for c, entry in sorted(by_row[r], key=lambda e: e[0]):
+            dim = dims.get(r)
+            head = f'<row r="{rn}">' if dim is None else row_open(rn, dim)
+            cells = [head]
+            row_cells = by_row[r]
+            if len(row_cells) > 1:
+                row_cells.sort(key=_first)
+            for c, entry in row_cells:
                 letter = letters.get(c) or letters.setdefault(c, get_column_letter(c))
                 ref = letter + rn
                 if len(entry) == 3:
                     cells.append(xml_cells.openpyxl_cell(wb, self.openpyxl_cell(r, c), ref))
                     continue
                 value, style = entry
+                if value is None and not any(style):
+                    continue            # openpyxl skips an empty cell without a look
+                sid = sids.get(id(style))
+                if sid is None:
+                    sid = sids[id(style)] = add_style(style)
                 if value is None:
-                    if any(style):      # openpyxl skips an empty cell without a look
-                        cells.append(f'<c r="{ref}" s="{add(style)}" t="n"/>')
+                    cells.append(f'<c r="{ref}" s="{sid}" t="n"/>')
                 elif type(value) is str:
-                    cells.append(text(ref, add(style), value, truncate=True))
+                    tail = texts.get(value)
+                    if tail is None:
+                        full = text(ref, sid, value, truncate=True)   # raises for bad text
+                        tail = full[len(f'<c r="{ref}" s="{sid}"'):]
+                        if len(texts) < _TEXTS_MAX:
+                            texts[value] = tail
+                    cells.append(f'<c r="{ref}" s="{sid}"{tail}')
                 else:
-                    cells.append(f'<c r="{ref}" s="{add(style)}" t="n"><v>{"%.16g" % value}</v></c>')
-            out.append(f'{head}{"".join(cells)}</row>')
+                    cells.append(f'<c r="{ref}" s="{sid}" t="n"><v>{"%.16g" % value}</v></c>')
+            cells.append("</row>")
+            out.append("".join(cells))
         return "".join(out).encode()
 
 

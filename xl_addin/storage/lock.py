@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import WorkbookError
+from .errors import storage_error
 
 __all__ = ["locked", "LockBusy", "lock_path", "lock_timeout", "LOCK_PREFIX", "DEFAULT_TIMEOUT"]
 
@@ -153,8 +154,6 @@ def locked(path: Path | str, *, timeout: float | None = None) -> Iterator[Path]:
         with locked(regional_dir):       # one `email` at a time per regional folder
             send_all(...)
     """
-    from .atomic import storage_error
-
     path = Path(path)
     lock = lock_path(path)
     key = str(lock)

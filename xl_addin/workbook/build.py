@@ -17,6 +17,7 @@ into the rows of the input tables.
 """
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -30,10 +31,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..core.model import BASE_MODES, BASES, INDICATORS, OUTCOMES, QUARTERS, ROLES, PlanInputs
 from . import schema, styles
+from .cover import add_cover, text_units
 from .dashboard import refresh_dashboard
+from .protection import protect_master
 from .layout import (CAPTION_ROW, FIRST_DATA_ROW, GAP_WIDTH, HEADER_ROW, HINT_ROW, LAST_ROW,
                      PLAN_VALUE_WIDTH, SETTING_NOTES, TITLE_ROW, VALIDATION_ROWS, column_letter,
-                     plan_rows, setting_value, table_layout)
+                     plan_rows, setting_value, table_layout, workbook_title)
 from .tables import add_table
 
 OUTCOME_CODES = tuple(o for o in OUTCOMES if o)
@@ -96,10 +99,6 @@ SETTING_KINDS = {
 }
 
 
-def workbook_title(year: int, lang: str) -> str:
-    return _t(lang, f"{year}年销售计划", f"Sales plan {year}")
-
-
 # ----------------------------------------------------------------------------- input rows
 
 def _blank(v: Any) -> Any:
@@ -139,11 +138,87 @@ def _sheet_frame(ws: Worksheet, key: str, year: int, lang: str, gate: Any) -> No
     ws["A2"] = _t(lang, *SHEET_HINTS[key]).format(gate=_plain(gate))
     ws["A2"].font = styles.hint_font(lang)
     ws.row_dimensions[TITLE_ROW].height = 26
-    styles.print_landscape(ws)
     directions = {schema.TABLES[n].direction for n, _ in table_layout().get(key, ())}
     tab = "dashboard" if key == "dashboard" else ("in" if "in" in directions else
                                                   "log" if "log" in directions else "out")
     ws.sheet_properties.tabColor = styles.TAB_COLORS[tab]
+
+
+# Sheets whose page header says 机密 / Confidential: they hold pay (base bonuses, bonuses,
+# award money; the Dashboard's bonus totals).
+CONFIDENTIAL = frozenset({"dashboard", "team", "bonus", "awards"})
+# A sheet prints portrait when its width fits a portrait page at this scale or more.
+PORTRAIT_FIT = 0.85
+# Sheets printed in column strips (left to right), each strip starting at this table:
+# 目标分解 holds five tables side by side, too wide for one page at a readable size.
+STRIPS = {"targets": ("tblCubePrior",)}
+# Column widths print wider than their nominal units (cell padding, font substitution):
+# a strip's scale leaves this much of the page for them (measured with LibreOffice).
+STRIP_MARGIN = 0.7
+
+
+def _table_columns(key: str) -> list[tuple[str, int, int]]:
+    """(table, first column, last column) of each table on sheet ``key``, left to right."""
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    out = []
+    for name, top_left in table_layout().get(key, ()):
+        first = column_index_from_string(coordinate_from_string(top_left)[0])
+        out.append((name, first, first + len(schema.TABLES[name].columns) - 1))
+    return out
+
+
+def print_layout(ws: Worksheet, key: str, title: str, lang: str) -> None:
+    """Print area (the tables' columns, every row, so the area grows with the output
+    tables), orientation, fit, the header row repeated on every page, header and footer."""
+    placed = _table_columns(key)
+    if not placed:
+        return
+    last = placed[-1][2]
+    area = None     # set by :func:`refresh_print_areas` once the tables are filled
+    starts = [first for name, first, _ in placed if name in STRIPS.get(key, ())]
+    confidential = key in CONFIDENTIAL
+    if starts:
+        edges = [1, *starts, last + 1]
+        widest = max(styles.columns_width(ws, a, b - 1) for a, b in zip(edges, edges[1:]))
+        landscape = widest > styles.PORTRAIT_UNITS / PORTRAIT_FIT
+        page = styles.LANDSCAPE_UNITS if landscape else styles.PORTRAIT_UNITS
+        from openpyxl.worksheet.pagebreak import Break
+
+        for first in starts:
+            ws.col_breaks.append(Break(id=first - 1))
+        styles.print_setup(ws, title, lang, width=widest, confidential=confidential,
+                           repeat_rows=f"{HEADER_ROW}:{HEADER_ROW}", print_area=area,
+                           scale=min(100, int(page / widest * 100 * STRIP_MARGIN)), landscape=landscape)
+        return
+    width = styles.columns_width(ws, 1, last)
+    styles.print_setup(ws, title, lang, width=width, confidential=confidential,
+                       repeat_rows=f"{HEADER_ROW}:{HEADER_ROW}", print_area=area,
+                       landscape=width > styles.PORTRAIT_UNITS / PORTRAIT_FIT)
+
+
+def refresh_print_areas(wb: Workbook, results: Any = None) -> None:
+    """Set each table sheet's print area to its tables' columns and filled rows: from the
+    tables as they stand, or, for an output table in ``results`` (contract name -> frame,
+    the rows a recalc is about to write), from its new row count (and one more row for the
+    run log). Run on ``new`` and on
+    every recalc, so the area follows the tables as they grow."""
+    from openpyxl.utils import range_boundaries
+
+    for ws in wb.worksheets:
+        last_row = last_col = 0
+        for name, ref in ws.tables.items():      # openpyxl: (name, ref) pairs
+            spec = schema.TABLES.get(name)
+            if spec is None:
+                continue
+            _, min_row, max_col, max_row = range_boundaries(ref)
+            if results is not None and spec.direction == "out" and name in results:
+                max_row = min_row + max(1, len(results[name]))
+            elif results is not None and spec.direction == "log":
+                max_row += 1        # the row this run is about to log
+            last_row, last_col = max(last_row, max_row), max(last_col, max_col)
+        if last_row:
+            ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
 
 
 def _plain(v: Any) -> str:
@@ -170,19 +245,25 @@ def _place_tables(ws: Worksheet, key: str, rows: dict[str, list[list[Any]]], lan
         ws.row_dimensions[HEADER_ROW].height = 32
         first = schema.TABLES[placed[0][0]]
         ws.freeze_panes = f"{'B' if first.keys[0] == 'rep_id' else 'A'}{FIRST_DATA_ROW}"
-        ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
 
 
 def _format_plan_values(ws: Worksheet, settings_rows: list[list[Any]], lang: str) -> dict[str, int]:
     """Per-setting number formats in the Plan table's value column, keys and values read
     from the left like a list of settings; returns key -> row."""
     key_col, value_col = column_letter("tblPlan", "key"), column_letter("tblPlan", "value")
+    note_col = column_letter("tblPlan", "note")
     ws.column_dimensions[value_col].width = PLAN_VALUE_WIDTH
     left = Alignment(horizontal="left", vertical="center", indent=1)
+    wrapped = Alignment(vertical="center", wrap_text=True)   # a long note stays on the page
+    note_width = schema.TABLES["tblPlan"].column("note").width or styles.DEFAULT_WIDTH
     where = {}
     for n, row in enumerate(settings_rows):
         r = FIRST_DATA_ROW + n
         where[row[0]] = r
+        ws[f"{note_col}{r}"].alignment = wrapped
+        lines = math.ceil(text_units(str(row[2] or "")) / (note_width * 0.95))
+        if lines > 1:       # spreadsheet programs do not grow a row for wrapped text on load
+            ws.row_dimensions[r].height = 14 * lines + 2
         ws[f"{key_col}{r}"].alignment = left
         cell = ws[f"{value_col}{r}"]
         cell.alignment = left
@@ -341,12 +422,18 @@ def build_master(inputs: PlanInputs, lang: str = "zh") -> Workbook:
         if key != "dashboard":  # refresh_dashboard draws that one
             _sheet_frame(ws, key, year, lang, inputs.settings.base_gate)
             _place_tables(ws, key, rows, lang)
+            print_layout(ws, key, workbook_title(year, lang), lang)
     plan_row = _format_plan_values(_sheet_of("tblPlan", wb, lang), rows["tblPlan"], lang)
     _add_validations(wb, lang, plan_row, tuple(inputs.settings.kpi_groups()))
     _add_conditional_formats(wb, lang, plan_row)
     wb.properties.title = workbook_title(year, lang)
     wb.properties.subject = _t(lang, "销售目标分解、考核与奖金", "Sales targets, KPI and bonuses")
     wb.properties.creator = "xl_addin"
-    wb.active = 0
+    refresh_print_areas(wb)
     refresh_dashboard(wb, {}, inputs, lang)
+    add_cover(wb, workbook_title(year, lang), lang)
+    protect_master(wb, inputs.settings, lang)
+    wb.active = 0
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = ws is wb.active
     return wb

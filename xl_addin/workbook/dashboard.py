@@ -39,7 +39,6 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
-from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..core import fmt
@@ -47,7 +46,7 @@ from ..core.model import QUARTERS, PlanInputs, plan_labels
 from ..core.money import dec
 from . import schema, styles
 from .styles import CellLook
-from .layout import HEADER_ROW, column_letter, plan_rows
+from .layout import HEADER_ROW, column_letter, plan_rows, workbook_title
 from .parse import norm_label
 from .tables import set_value
 
@@ -60,8 +59,8 @@ CARD_COLS = 2            # each headline card spans two columns
 COL_WIDTH = 11.5
 CARD_ROW = 4
 BLOCK_ROW = 8            # captions; headers one row below
-CHART_WIDTH_CM, CHART_HEIGHT_CM = 21.5, 8.0
-CHART_ROWS = 16          # rows a chart takes, with a blank row after it
+CHART_WIDTH_CM, CHART_HEIGHT_CM = 21.5, 7.0
+CHART_ROWS = 14          # rows a chart takes, with a blank row after it
 TARGET_COLOR, ACTUAL_COLOR = "9DC3E6", "2F5597"
 PIE_COLORS = ("2F5597", "BF8F00", "548235", "C65911", "7F7F7F", "8FAADC", "FFD966", "A9D18E")
 
@@ -607,7 +606,6 @@ def _fresh_sheet(wb: Workbook, lang: str) -> Worksheet:
     ws.sheet_view.tabSelected = wb.active is ws
     ws.sheet_view.showGridLines = False
     ws.sheet_properties.tabColor = styles.TAB_COLORS["dashboard"]
-    styles.print_landscape(ws)
     ws.column_dimensions["A"].width = 2
     for c in range(FIRST_COL, FIRST_COL + 8 * CARD_COLS):
         ws.column_dimensions[get_column_letter(c)].width = COL_WIDTH
@@ -712,8 +710,6 @@ def _style_reconciliation(ws: Worksheet, content: Content, lang: str) -> None:
             number.apply(ws.cell(r.row, c), r.number_format)
         for c in range(note_col, note_end + 1):
             note.apply(ws.cell(r.row, c))
-    # The reconciliation prints on a page of its own, after the cards, blocks and charts.
-    ws.row_breaks.append(Break(id=top - 1))
     bad = DifferentialStyle(font=Font(color=styles.BAD, bold=True), fill=styles.solid(styles.BAD_FILL))
     for r in content.recon:
         if r.alarm == "diff":
@@ -807,6 +803,27 @@ def _write_charts(ws: Worksheet, content: Content, lang: str) -> None:
     ws.add_chart(b, f"{right}{top + CHART_ROWS}")
 
 
+def _print_and_protect(ws: Worksheet, content: Content, inputs: PlanInputs, lang: str,
+                       results: Mapping[str, pd.DataFrame]) -> None:
+    """The whole Dashboard on one landscape page (cards, blocks, charts and the
+    reconciliation); the other sheets' print areas follow their tables
+    (:func:`.build.refresh_print_areas`); the sheet and every other output sheet of the
+    workbook protected with the Plan's current password (:func:`.protection.protect_master`)."""
+    from .build import refresh_print_areas
+    from .protection import protect_master
+
+    if results:
+        refresh_print_areas(ws.parent, results)
+
+    last_row = max([r.row for r in content.recon] or [content.recon_row + 2])
+    last_col = FIRST_COL + 8 * CARD_COLS - 1
+    styles.print_setup(ws, workbook_title(inputs.settings.fiscal_year, lang), lang,
+                       width=styles.columns_width(ws, 1, last_col), confidential=True,
+                       print_area=f"A1:{get_column_letter(last_col)}{last_row}",
+                       one_page=True, landscape=True)
+    protect_master(ws.parent, inputs.settings, lang)
+
+
 def write_cells(ws: Worksheet, cells: Mapping[str, Any]) -> None:
     """Write :func:`dashboard_cells` into ``ws``: a :class:`Formula` as a formula, other
     text as text (never evaluated), numbers and blanks as they are."""
@@ -842,4 +859,5 @@ def refresh_dashboard(wb: Workbook, results: Mapping[str, pd.DataFrame], inputs:
             # "3 / 0" as the text it is instead of parsing it into a number or a date.
             ws[address].number_format = "@"
     _write_charts(ws, content, lang)
+    _print_and_protect(ws, content, inputs, lang, results)
     return {(ws.title, address): value for address, value in content.results.items()}

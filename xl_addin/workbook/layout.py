@@ -55,6 +55,11 @@ def _t(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
 
+def workbook_title(year: int, lang: str) -> str:
+    """The master's title, on every sheet's first row and in every page header."""
+    return _t(lang, f"{year}年销售计划", f"Sales plan {year}")
+
+
 SETTING_NOTES: dict[str, tuple[str, str]] = {
     "fiscal_year": ("财年（自然年）", "Fiscal year (calendar year)"),
     "annual_target": ("年度销售目标（元）", "Annual revenue target, yuan"),
@@ -93,6 +98,17 @@ SETTING_NOTES: dict[str, tuple[str, str]] = {
     "kpi_group_growth": ("成长指标组权重", "Weight of the growth indicator group"),
 }
 
+def _extra_notes() -> dict[str, tuple[str, str]]:
+    from ..text import t
+
+    return {"sheet_password": (t("print.sheet_password", "zh"), t("print.sheet_password", "en"))}
+
+
+# Plan settings the engine does not read but the workbook does (not in SETTING_KEYS):
+# sheet_password, the password of the output sheets' protection (see protection.py).
+EXTRA_NOTES: dict[str, tuple[str, str]] = _extra_notes()
+
+
 def setting_value(value: Any) -> Any:
     """A setting as it sits in the Plan table's value cell: numbers as numbers, dates as
     dates, member lists comma-joined, hires as ``EAST:3,SOUTH:2``; blank as None."""
@@ -106,10 +122,15 @@ def setting_value(value: Any) -> Any:
 
 
 def plan_rows(settings: Settings, lang: str) -> list[list[Any]]:
-    """tblPlan: every setting in :data:`SETTING_KEYS` order with a note, then any extra keys."""
+    """tblPlan: every setting in :data:`SETTING_KEYS` order with a note, then any extra keys,
+    then ``sheet_password`` (blank) when the plan has none."""
     rows = [[key, setting_value(getattr(settings, key)),
              _t(lang, *SETTING_NOTES.get(key, ("", "")))] for key in SETTING_KEYS]
-    rows += [[k, v or None, None] for k, v in settings.extra.items()]
+    rows += [[k, v or None, _t(lang, *EXTRA_NOTES.get(k, ("", ""))) or None]
+             for k, v in settings.extra.items()]
+    for key in EXTRA_NOTES:                      # offered blank, so a user sees the setting
+        if key not in settings.extra:
+            rows.append([key, None, _t(lang, *EXTRA_NOTES[key])])
     return rows
 
 

@@ -112,6 +112,8 @@ RULES: tuple[Rule, ...] = (
     Rule("tblPlan", "kpi_group_base", WEIGHT, D(0), D(100), zh="基础类权重", en="base group weight"),
     Rule("tblPlan", "kpi_group_process", WEIGHT, D(0), D(100), zh="过程类权重", en="process group weight"),
     Rule("tblPlan", "kpi_group_growth", WEIGHT, D(0), D(100), zh="成长类权重", en="growth group weight"),
+    Rule("tblPlan", "sheet_password", TEXT, zh="结果页保护密码（留空则无密码；明文保存，只防误改）",
+         en="password of the result sheets' protection (blank: none; plain text, against accidents only)"),
     # ---- target splits
     *(r for t in ("tblQuarterSplit", "tblRegionSplit", "tblProductSplit") for r in (
         Rule(t, "amount", **_M, zh="目标金额", en="target amount"),

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from openpyxl.cell import Cell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import schema
@@ -125,6 +125,7 @@ class CellLook:
     border: Border
     alignment: Alignment
     number_format: str
+    protection: Protection | None = None    # None: Excel's default, locked
 
     def apply(self, cell: Cell, number_format: str | None = None) -> None:
         cell.font = self.font
@@ -132,6 +133,8 @@ class CellLook:
         cell.border = self.border
         cell.alignment = self.alignment
         cell.number_format = number_format or self.number_format
+        if self.protection is not None:
+            cell.protection = self.protection
 
 
 def solid(rgb: str) -> PatternFill:
@@ -145,6 +148,8 @@ def font(lang: str, *, size: float = BODY_SIZE, bold: bool = False, italic: bool
 
 _THIN = Side(style="thin", color=GRID)
 GRID_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+UNLOCKED = Protection(locked=False)
+LOCKED = Protection(locked=True)
 
 
 @lru_cache(maxsize=None)
@@ -157,11 +162,12 @@ def header_look(direction: str, lang: str) -> CellLook:
 
 @lru_cache(maxsize=None)
 def data_look(kind: str, direction: str, lang: str) -> CellLook:
-    """A data cell of a column kind in an input, output or log table."""
+    """A data cell of a column kind in an input, output or log table; input cells are
+    unlocked, so they stay typeable on a protected sheet."""
     horizontal = {schema.CODE: "center", schema.BOOL: "center", schema.DATE: "center"}.get(kind)
     return CellLook(font(lang), solid(DATA_FILLS[direction]), GRID_BORDER,
                     Alignment(horizontal=horizontal, vertical="center"),
-                    number_format(kind, lang))
+                    number_format(kind, lang), UNLOCKED if direction == "in" else None)
 
 
 @lru_cache(maxsize=None)
@@ -178,6 +184,83 @@ def hint_font(lang: str) -> Font:
 def caption_font(direction: str, lang: str) -> Font:
     """The caption above a table, in the colour of its header."""
     return font(lang, size=11, bold=True, color=HEADER_FILLS.get(direction, TITLE_INK))
+
+
+# ----------------------------------------------------------------------------- printing
+
+# Printable width of an A4 page in column-width units (one unit is about one digit of the
+# 10 pt body font, ~1.9 mm), inside the margins below: portrait 210 - 2 x 15 mm, landscape
+# 297 - 2 x 15 mm. Used to choose an orientation and a scale without asking a printer.
+PORTRAIT_UNITS, LANDSCAPE_UNITS = 95.0, 140.0
+DEFAULT_WIDTH = 8.43            # Excel's default column width
+MIN_SCALE = 70                  # a table sheet is never printed smaller than this
+
+
+def columns_width(ws: Worksheet, first: int, last: int) -> float:
+    """The width of columns ``first``..``last`` (1-based) in column-width units."""
+    from openpyxl.utils import get_column_letter
+
+    total = 0.0
+    for c in range(first, last + 1):
+        dim = ws.column_dimensions.get(get_column_letter(c))
+        total += dim.width if dim is not None and dim.width else DEFAULT_WIDTH
+    return total
+
+
+def page_header_footer(ws: Worksheet, title: str, lang: str, *, confidential: bool) -> None:
+    """Header: the workbook title left, the sheet's name centre (``&A``), 机密 / Confidential
+    right where the sheet holds pay; footer: page x of y centre. The same on first, odd
+    and even pages."""
+    from ..text import t
+
+    size = 9
+    name = font_name(lang)
+
+    def part(item, text: str, bold: bool = False) -> None:
+        item.text = text
+        item.size = size
+        item.font = f"{name},Bold" if bold else name
+
+    for header, footer in ((ws.oddHeader, ws.oddFooter), (ws.evenHeader, ws.evenFooter),
+                           (ws.firstHeader, ws.firstFooter)):
+        part(header.left, title.replace("&", "&&"))
+        part(header.center, "&A", bold=True)
+        if confidential:
+            part(header.right, t("print.confidential", lang), bold=True)
+        part(footer.center, t("print.page_of", lang, page="&P", pages="&N"))
+        part(footer.right, t("print.made_by", lang))
+
+
+def print_setup(ws: Worksheet, title: str, lang: str, *, width: float, confidential: bool,
+                repeat_rows: str | None = None, print_area: str | None = None,
+                one_page: bool = False, scale: int | None = None,
+                landscape: bool | None = None) -> None:
+    """A4, margins of 15 mm (header and footer inside them), centred horizontally.
+
+    ``width`` (column-width units of what prints side by side) chooses the orientation:
+    portrait when it fits a portrait page, else landscape (``landscape`` decides instead when
+    given); the width is fitted to one page (``scale`` instead sets a fixed scale, for a
+    sheet printed in column strips). With ``one_page`` the whole sheet fits one page."""
+    if landscape is None:
+        landscape = width > PORTRAIT_UNITS
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_margins.left = ws.page_margins.right = 0.6
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    ws.page_margins.header = ws.page_margins.footer = 0.3
+    ws.print_options.horizontalCentered = True
+    if scale is not None:
+        ws.sheet_properties.pageSetUpPr.fitToPage = False
+        ws.page_setup.scale = scale
+    else:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 1 if one_page else 0
+    if repeat_rows:
+        ws.print_title_rows = repeat_rows
+    if print_area:
+        ws.print_area = print_area
+    page_header_footer(ws, title, lang, confidential=confidential)
 
 
 def print_landscape(ws: Worksheet) -> None:

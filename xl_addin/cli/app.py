@@ -20,7 +20,7 @@ from ..text import label
 from ..workbook import schema
 from ..workbook.i18n import check_message
 from .check_text import check_area, check_item, exit_on_fails
-from .common import (EXIT_BAD_INPUT, EXIT_FAIL, CliError, Group, current_lang, lang_option, pick,
+from .common import (EXIT_BAD_INPUT, EXIT_FAIL, CliError, Group, lang_option, pick,
                      say, set_lang, set_path, table, tr)
 
 __all__ = ["main", "EXIT_FAIL", "EXIT_BAD_INPUT"]

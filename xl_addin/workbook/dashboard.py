@@ -46,7 +46,7 @@ from ..core.model import QUARTERS, PlanInputs, plan_labels
 from ..core.money import dec
 from . import schema, styles
 from .styles import CellLook
-from .layout import HEADER_ROW, column_letter, plan_rows, workbook_title
+from .layout import HEADER_ROW, column_letter, plan_rows, refresh_print_areas, workbook_title
 from .parse import norm_label
 from .tables import set_value
 
@@ -807,9 +807,8 @@ def _print_and_protect(ws: Worksheet, content: Content, inputs: PlanInputs, lang
                        results: Mapping[str, pd.DataFrame]) -> None:
     """The whole Dashboard on one landscape page (cards, blocks, charts and the
     reconciliation); the other sheets' print areas follow their tables
-    (:func:`.build.refresh_print_areas`); the sheet and every other output sheet of the
+    (:func:`.layout.refresh_print_areas`); the sheet and every other output sheet of the
     workbook protected with the Plan's current password (:func:`.protection.protect_master`)."""
-    from .build import refresh_print_areas
     from .protection import protect_master
 
     if results:

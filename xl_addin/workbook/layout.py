@@ -134,3 +134,25 @@ def plan_rows(settings: Settings, lang: str) -> list[list[Any]]:
     return rows
 
 
+def refresh_print_areas(wb: Any, results: Any = None) -> None:
+    """Set each table sheet's print area to its tables' columns and filled rows: from the
+    tables as they stand, or, for an output table in ``results`` (contract name -> frame,
+    the rows a recalc is about to write), from its new row count (and one more row for the
+    run log). Run on ``new`` and on
+    every recalc, so the area follows the tables as they grow."""
+    from openpyxl.utils import range_boundaries
+
+    for ws in wb.worksheets:
+        last_row = last_col = 0
+        for name, ref in ws.tables.items():      # openpyxl: (name, ref) pairs
+            spec = schema.TABLES.get(name)
+            if spec is None:
+                continue
+            _, min_row, max_col, max_row = range_boundaries(ref)
+            if results is not None and spec.direction == "out" and name in results:
+                max_row = min_row + max(1, len(results[name]))
+            elif results is not None and spec.direction == "log":
+                max_row += 1        # the row this run is about to log
+            last_row, last_col = max(last_row, max_row), max(last_col, max_col)
+        if last_row:
+            ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"

@@ -64,8 +64,7 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.dimensions import DimensionHolder, RowDimension
 from openpyxl.worksheet.merge import MergedCellRange
-from openpyxl.worksheet.filters import AutoFilter
-from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+from openpyxl.worksheet.table import Table
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..core import statement as stm
@@ -294,7 +293,7 @@ def _kept_table(ws: Worksheet, spec: schema.Table, top_left: str, lang: str) -> 
     widths, one blank row, the table), with :func:`_apply` for the looks; the blank row's
     looks are registered in the same order and its cells then left out, as
     :func:`_kept_table_rows` writes the rows."""
-    row, col = _tables._origin(top_left)
+    row, col = _tables.table_origin(top_left)
     header = styles.header_look(spec.direction, lang)
     for j, column in enumerate(spec.columns):
         cell = ws.cell(row, col + j, column.label(lang))
@@ -304,17 +303,7 @@ def _kept_table(ws: Worksheet, spec: schema.Table, top_left: str, lang: str) -> 
     for j, column in enumerate(spec.columns):
         fmt = styles.value_number_format(column.kind, lang, None, spec.direction)
         _apply(Cell(ws, row + 1, col + j), styles.data_look(column.kind, spec.direction, lang), fmt)
-    ref = _tables._ref(row, col, 1, len(spec.columns))
-    table = Table(displayName=spec.name, name=spec.name, ref=ref,
-                  autoFilter=AutoFilter(ref=ref),
-                  tableColumns=[TableColumn(id=j + 1, name=c.label(lang))
-                                for j, c in enumerate(spec.columns)],
-                  tableStyleInfo=TableStyleInfo(name=styles.TABLE_STYLES[spec.direction],
-                                                showRowStripes=False, showColumnStripes=False,
-                                                showFirstColumn=False, showLastColumn=False))
-    _tables._check_room(ws, table, ref)
-    ws.add_table(table)
-    return table
+    return _tables.place_table(ws, spec, row, col, 1, lang)
 
 
 class _StatementSheet:

@@ -210,7 +210,14 @@ def add_table(ws: Worksheet, spec: schema.Table, top_left: str, lang: str,
         if column.width:
             ws.column_dimensions[get_column_letter(col + j)].width = column.width
     n = _write_data(ws, row + 1, col, range(len(spec.columns)), spec, rows, lang)
-    ref = _ref(row, col, n, len(spec.columns))
+    return place_table(ws, spec, row, col, n, lang)
+
+
+def place_table(ws: Worksheet, spec: schema.Table, row: int, col: int, n_rows: int,
+                lang: str) -> Table:
+    """The Excel table of ``spec`` with its header at (``row``, ``col``) and ``n_rows``
+    data rows, in the house style, added to ``ws`` once the sheet has room for it."""
+    ref = _ref(row, col, n_rows, len(spec.columns))
     table = Table(displayName=spec.name, name=spec.name, ref=ref,
                   autoFilter=AutoFilter(ref=ref),
                   tableColumns=[TableColumn(id=j + 1, name=c.label(lang))
@@ -221,6 +228,11 @@ def add_table(ws: Worksheet, spec: schema.Table, top_left: str, lang: str,
     _check_room(ws, table, ref)
     ws.add_table(table)
     return table
+
+
+def table_origin(top_left: str) -> tuple[int, int]:
+    """(row, column) of a table's top-left cell given as "A4"."""
+    return _origin(top_left)
 
 
 def write_rows(ws: Worksheet, table: Table, spec: schema.Table, rows: Sequence[Row],

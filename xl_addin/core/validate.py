@@ -49,14 +49,21 @@ def _dupes(keys: Iterable[str]) -> set[str]:
     return {k for k, n in Counter(keys).items() if n > 1}
 
 
+def _each_duplicate(p: Problems, table: str, rows, key: str, column: str, what: str) -> None:
+    """Every row whose ``key`` attribute another row has too, at that row: "duplicate
+    ``what`` 'K'" (the rows in table order, each duplicated key in first-seen order)."""
+    rows = list(rows)
+    for k in _dupes(getattr(r, key) for r in rows):
+        for r in rows:
+            if getattr(r, key) == k:
+                p.add(table, r.row, column, f"duplicate {what} {k!r}", k)
+
+
 def _split(table: str, column: str, lines: tuple[SplitLine, ...], p: Problems,
            allowed: tuple[str, ...] | None = None) -> None:
     if not lines:
         p.add(table, None, None, "the table has no rows")
-    for k in _dupes(line.key for line in lines):
-        for line in lines:
-            if line.key == k:
-                p.add(table, line.row, column, f"duplicate code {k!r}", k)
+    _each_duplicate(p, table, lines, "key", column, "code")
     for line in lines:
         if not line.key:
             p.add(table, line.row, column, "blank code")
@@ -85,10 +92,7 @@ def _splits(inputs: PlanInputs, p: Problems) -> None:
 
 def _regions(inputs: PlanInputs, p: Problems) -> None:
     t = "tblRegions"
-    for k in _dupes(r.region for r in inputs.regions):
-        for r in inputs.regions:
-            if r.region == k:
-                p.add(t, r.row, "region", f"duplicate region {k!r}", k)
+    _each_duplicate(p, t, inputs.regions, "region", "region", "region")
     for r in inputs.regions:
         if not r.region:
             p.add(t, r.row, "region", "blank region code")
@@ -103,10 +107,7 @@ def _team(inputs: PlanInputs, p: Problems) -> None:
     ids = {rep.rep_id for rep in inputs.team}
     by_id = {rep.rep_id: rep for rep in inputs.team}
     year = inputs.settings.fiscal_year
-    for k in _dupes(rep.rep_id for rep in inputs.team):
-        for rep in inputs.team:
-            if rep.rep_id == k:
-                p.add(t, rep.row, "rep_id", f"duplicate rep_id {k!r}", k)
+    _each_duplicate(p, t, inputs.team, "rep_id", "rep_id", "rep_id")
     for rep in inputs.team:
         key = rep.rep_id
         if not rep.rep_id:
@@ -141,10 +142,7 @@ def _team(inputs: PlanInputs, p: Problems) -> None:
 def _budget(inputs: PlanInputs, p: Problems) -> None:
     t = "tblBudget"
     ids = {b.line_id for b in inputs.budget}
-    for k in _dupes(b.line_id for b in inputs.budget):
-        for b in inputs.budget:
-            if b.line_id == k:
-                p.add(t, b.row, "line_id", f"duplicate line_id {k!r}", k)
+    _each_duplicate(p, t, inputs.budget, "line_id", "line_id", "line_id")
     for b in inputs.budget:
         if not b.line_id:
             p.add(t, b.row, "line_id", "blank line_id")
@@ -166,10 +164,7 @@ def _kpi_scheme(inputs: PlanInputs, p: Problems) -> None:
     if not scheme:
         p.add(t, None, None, "the KPI scheme has no indicators")
         return
-    for k in _dupes(i.indicator for i in scheme):
-        for i in scheme:
-            if i.indicator == k:
-                p.add(t, i.row, "indicator", f"duplicate indicator {k!r}", k)
+    _each_duplicate(p, t, scheme, "indicator", "indicator", "indicator")
     for i in scheme:
         key = i.indicator
         if i.indicator not in INDICATORS:
